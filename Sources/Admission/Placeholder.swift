@@ -1,0 +1,1 @@
+// Admission: placeholder until the module's issue lands.

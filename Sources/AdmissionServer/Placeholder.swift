@@ -1,0 +1,1 @@
+// AdmissionServer: placeholder until the module's issue lands.

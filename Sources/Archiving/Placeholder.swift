@@ -1,0 +1,1 @@
+// Archiving: placeholder until the packages issue lands.

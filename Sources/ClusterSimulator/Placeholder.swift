@@ -1,0 +1,1 @@
+// ClusterSimulator: placeholder until the module's issue lands.

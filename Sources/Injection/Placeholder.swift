@@ -1,0 +1,1 @@
+// Injection: placeholder until the module's issue lands.

@@ -1,0 +1,1 @@
+// OCI: placeholder until the module's issue lands.

@@ -1,0 +1,1 @@
+// PackageBuilder: placeholder until the module's issue lands.

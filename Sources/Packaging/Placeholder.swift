@@ -1,0 +1,1 @@
+// Packaging: placeholder until the packages issue lands.

@@ -1,0 +1,1 @@
+// Registry: placeholder until the module's issue lands.

@@ -1,0 +1,1 @@
+// Talos: placeholder until the module's issue lands.
