@@ -17,12 +17,17 @@ public final class TarWriter {
 
     /// A tar writer over `sink` (a file, or zstd in front of a file). Format: POSIX pax (ustar headers
     /// for short names).
-    public init(sink: ByteSink, context: String) throws {
+    /// `gzip` adds libarchive's gzip filter with no timestamp or name in the header (reproducible `.tgz`).
+    public init(sink: ByteSink, context: String, gzip: Bool = false) throws {
         guard let a = archive_write_new() else { throw ArchiveError.libarchive("archive_write_new failed", context: context) }
         archive = a
         self.context = context
         sinkBox = SinkBox(sink)
         archive_write_set_format_pax_restricted(a)
+        if gzip {
+            archive_write_add_filter_gzip(a)
+            archive_write_set_filter_option(a, "gzip", "timestamp", nil)
+        }
         archive_write_set_bytes_per_block(a, 10240)
         archive_write_set_bytes_in_last_block(a, 1)
         let ctx = Unmanaged.passUnretained(sinkBox).toOpaque()
