@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "Injection", dependencies: ["OutpostCore", "OCI", "Archiving",
             .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swift6),
         .target(name: "Admission", dependencies: ["OutpostCore", "OCI"], swiftSettings: swift6),
-        .target(name: "Charts", dependencies: ["OutpostCore", "Archiving", "Yams",
+        .target(name: "Charts", dependencies: ["OutpostCore", "Archiving", "CArchive", "Yams",
             .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swift6),
         .target(name: "Talos", dependencies: [
             "OutpostCore", "Yams",
