@@ -59,7 +59,8 @@ final class PodmanRuntime: Sendable {
     @discardableResult
     func run(_ node: String, _ args: [String], check: Bool = true, stdin: Data? = nil) async throws -> Subprocess.Result {
         let full = Self.storeArguments(nodeRoot(node)) + args
-        let r = try await Subprocess.run(podman, full, environment: ["CONTAINERS_CONF": confPath], stdin: stdin)
+        let r = try await Subprocess.run(podman, full, environment: ["CONTAINERS_CONF": confPath], stdin: stdin,
+                                         scratch: nodeRoot(node) + "/tmp")
         if check && r.status != 0 {
             throw SimulatorError.runtime(program: "podman", arguments: args, status: r.status, output: r.err + r.out)
         }

@@ -15,10 +15,10 @@ enum Subprocess {
     }
 
     static func run(_ program: String, _ arguments: [String], environment: [String: String] = [:],
-                    stdin: Data? = nil) async throws -> Result {
+                    stdin: Data? = nil, scratch: String? = nil) async throws -> Result {
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<Result, Error>) in
             DispatchQueue.global().async {
-                do { c.resume(returning: try runBlocking(program, arguments, environment: environment, stdin: stdin)) }
+                do { c.resume(returning: try runBlocking(program, arguments, environment: environment, stdin: stdin, scratch: scratch)) }
                 catch { c.resume(throwing: error) }
             }
         }
@@ -28,8 +28,8 @@ enum Subprocess {
     /// `podman run -d` children unreaped here. Output goes to files, not pipes, because conmon keeps
     /// inherited descriptors open; SIGTERM and SIGINT are reset to their defaults in the child.
     static func runBlocking(_ program: String, _ arguments: [String], environment: [String: String] = [:],
-                            stdin: Data? = nil) throws -> Result {
-        let base = NSTemporaryDirectory() + "/outpost-sim-\(UUID().uuidString)"
+                            stdin: Data? = nil, scratch: String? = nil) throws -> Result {
+        let base = (scratch ?? NSTemporaryDirectory()) + "/outpost-sim-\(UUID().uuidString)"
         let outPath = base + ".out", errPath = base + ".err", inPath = base + ".in"
         defer { unlink(outPath); unlink(errPath); unlink(inPath) }
         if let stdin { try stdin.write(to: URL(fileURLWithPath: inPath)) }
