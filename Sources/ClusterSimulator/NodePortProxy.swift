@@ -62,7 +62,8 @@ actor NodePortProxy {
                             .flatMap { outbound in
                                 let (a, b) = GlueHandler.pair()
                                 return inbound.pipeline.addHandler(a).flatMap { outbound.pipeline.addHandler(b) }.map {
-                                    inbound.read(); outbound.read()
+                                    if inbound.isActive { inbound.read() }
+                                    outbound.read()
                                 }
                             }
                     }.flatMapError { _ in inbound.close() }
@@ -123,10 +124,16 @@ final class GlueHandler: ChannelDuplexHandler, @unchecked Sendable {
     private func partnerWriteEOF() { context?.close(mode: .output, promise: nil) }
     private func partnerCloseFull() { context?.close(promise: nil) }
     private func partnerBecameWritable() { if pendingRead { pendingRead = false; context?.read() } }
+
+    /// With autoRead off, each read is requested explicitly, and only while the peer can take the data.
+    private func requestRead(_ context: ChannelHandlerContext) {
+        if let p = partner, p.partnerWritable { context.read() } else { pendingRead = true }
+    }
     private var partnerWritable: Bool { context?.channel.isWritable ?? false }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) { partner?.partnerWrite(data) }
-    func channelReadComplete(context: ChannelHandlerContext) { partner?.partnerFlush() }
+    func channelReadComplete(context: ChannelHandlerContext) { partner?.partnerFlush(); requestRead(context) }
+    func channelActive(context: ChannelHandlerContext) { context.fireChannelActive(); requestRead(context) }
     func channelInactive(context: ChannelHandlerContext) { partner?.partnerCloseFull() }
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let e = event as? ChannelEvent, case .inputClosed = e { partner?.partnerWriteEOF() }
@@ -136,7 +143,5 @@ final class GlueHandler: ChannelDuplexHandler, @unchecked Sendable {
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable { partner?.partnerBecameWritable() }
     }
-    func read(context: ChannelHandlerContext) {
-        if let p = partner, p.partnerWritable { context.read() } else { pendingRead = true }
-    }
+    func read(context: ChannelHandlerContext) { context.read() }
 }

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Hummingbird
 import Logging
@@ -33,8 +34,15 @@ final class PodmanRuntime: Sendable {
     func nodeRoot(_ node: String) -> String { stateDirectory + "/nodes/" + node }
     func podDirectory(_ uid: String) -> String { stateDirectory + "/pods/" + uid }
 
+    /// Podman refuses a runroot longer than 50 characters, so each node's lives in a short directory
+    /// under /tmp named after a hash of its node directory (removed by teardown like the rest).
+    static func runRoot(_ nodeRoot: String) -> String {
+        let digest = SHA256.hash(data: Data(nodeRoot.utf8))
+        return "/tmp/osim-" + digest.prefix(8).map { String(format: "%02x", $0) }.joined()
+    }
+
     static func storeArguments(_ nodeRoot: String) -> [String] {
-        ["--root", nodeRoot + "/storage", "--runroot", nodeRoot + "/run", "--storage-driver", "overlay",
+        ["--root", nodeRoot + "/storage", "--runroot", runRoot(nodeRoot), "--storage-driver", "overlay",
          "--tmpdir", nodeRoot + "/tmp", "--cgroup-manager", "cgroupfs", "--runtime", "runc"]
     }
 
@@ -51,7 +59,8 @@ final class PodmanRuntime: Sendable {
     @discardableResult
     func run(_ node: String, _ args: [String], check: Bool = true, stdin: Data? = nil) async throws -> Subprocess.Result {
         let full = Self.storeArguments(nodeRoot(node)) + args
-        let r = try await Subprocess.run(podman, full, environment: ["CONTAINERS_CONF": confPath], stdin: stdin)
+        let r = try await Subprocess.run(podman, full, environment: ["CONTAINERS_CONF": confPath], stdin: stdin,
+                                         scratch: nodeRoot(node) + "/tmp")
         if check && r.status != 0 {
             throw SimulatorError.runtime(program: "podman", arguments: args, status: r.status, output: r.err + r.out)
         }
@@ -61,7 +70,7 @@ final class PodmanRuntime: Sendable {
     /// Creates a node's store and builds the sandbox ("pause") image into it from busybox-static.
     func prepareNode(_ node: String) async throws {
         let root = nodeRoot(node)
-        for d in [root + "/storage", root + "/run", root + "/tmp", stateDirectory + "/pods"] {
+        for d in [root + "/storage", Self.runRoot(root), root + "/tmp", stateDirectory + "/pods"] {
             try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
         }
         try AtomicFile.write(Data(Self.containersConf.utf8), to: confPath)
@@ -213,6 +222,8 @@ final class PodmanRuntime: Sendable {
             for args in [["rm", "-af", "-t", "0"], ["rmi", "-af"]] {
                 _ = try? await Subprocess.run(podman, storeArguments(root) + args, environment: ["CONTAINERS_CONF": conf])
             }
+            unmountAll(under: runRoot(root))
+            try? FileManager.default.removeItem(atPath: runRoot(root))
         }
         unmountAll(under: stateDirectory)
     }

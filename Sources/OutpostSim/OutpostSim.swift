@@ -6,6 +6,12 @@ import Foundation
 import Glibc
 #endif
 
+/// A failure at run time (not a usage error): printed without the usage text.
+struct CommandFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
 @main
 struct OutpostSim: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -86,7 +92,7 @@ struct Up: AsyncParsableCommand {
 
     func run() async throws {
         if let pid = state.runningPid() {
-            throw ValidationError("a simulator (pid \(pid)) is already running in \(state.absolute); run `outpost-sim down --state-dir \(state.stateDir)` first")
+            throw CommandFailure("a simulator (pid \(pid)) is already running in \(state.absolute); run `outpost-sim down --state-dir \(state.stateDir)` first")
         }
         _ = try serve.configuration(stateDirectory: state.absolute)
         // A second `up` starts clean: whatever a dead simulator left is removed first.
@@ -110,13 +116,13 @@ struct Up: AsyncParsableCommand {
             if FileManager.default.fileExists(atPath: state.paths.kubeconfig) { break }
             if !p.isRunning {
                 let text = (try? String(contentsOfFile: state.paths.log, encoding: .utf8)) ?? ""
-                throw ValidationError("the simulator exited during start-up (status \(p.terminationStatus)):\n\(text.suffix(4000))")
+                throw CommandFailure("the simulator exited during start-up (status \(p.terminationStatus)):\n\(text.suffix(4000))")
             }
             try await Task.sleep(for: .milliseconds(100))
         }
         guard FileManager.default.fileExists(atPath: state.paths.kubeconfig) else {
             kill(p.processIdentifier, SIGTERM)
-            throw ValidationError("the API server did not come up within \(timeout) s; see \(state.paths.log)")
+            throw CommandFailure("the API server did not come up within \(timeout) s; see \(state.paths.log)")
         }
         if output == "json" {
             let server = (try? String(contentsOfFile: state.paths.kubeconfig, encoding: .utf8))?

@@ -18,7 +18,9 @@ public struct SimulatorHandle: Sendable {
     /// Runs kubectl against the simulator.
     @discardableResult
     public func kubectl(_ args: [String], stdin: Data? = nil, check: Bool = false) throws -> ProcessResult {
-        try ProcessRunner.run("kubectl", ["--kubeconfig", kubeconfig] + args, stdin: stdin, check: check)
+        let kubectl = ProcessInfo.processInfo.environment["KUBECTL"] ?? ProcessRunner.which("kubectl")
+            ?? ["/usr/bin/kubectl", "/usr/local/bin/kubectl"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "kubectl"
+        return try ProcessRunner.run(kubectl, ["--kubeconfig", kubeconfig] + args, stdin: stdin, check: check)
     }
 
     /// Applies YAML with kubectl and fails if kubectl does.
