@@ -11,6 +11,8 @@ struct Outpost: AsyncParsableCommand {
         subcommands: [
             // capability command groups, one line each:
             ChartCommands.self,
+            SiteCommands.self,
+            TalosCommands.self,
         ]
     )
 }

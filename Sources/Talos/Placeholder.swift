@@ -1,1 +1,0 @@
-// Talos: placeholder until the module's issue lands.
