@@ -10,6 +10,8 @@ struct Outpost: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             // capability command groups, one line each:
+            PackageCommand.self,
+            KeysCommand.self,
         ]
     )
 }
