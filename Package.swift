@@ -109,7 +109,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["OutpostCore"], path: "Tests/TestSupport", swiftSettings: swift6),
         .testTarget(name: "OCITests", dependencies: ["OCI", "TestSupport"], swiftSettings: swift6),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "OCI", "TestSupport"], swiftSettings: swift6),
-        .testTarget(name: "PackagingTests", dependencies: ["Packaging", "PackageBuilder", "Registry", "OCI", "Archiving", "TestSupport"], swiftSettings: swift6),
+        .testTarget(name: "PackagingTests", dependencies: ["Packaging", "PackageBuilder", "Registry", "OCI", "Archiving", "Yams", "TestSupport"], swiftSettings: swift6),
         .testTarget(name: "InjectionTests", dependencies: ["Injection", "OCI", "TestSupport"], swiftSettings: swift6),
         .testTarget(name: "AdmissionTests", dependencies: ["Admission", "AdmissionServer", "OCI", "TestSupport"], swiftSettings: swift6),
         .testTarget(name: "ChartsTests", dependencies: ["Charts", "TestSupport"], swiftSettings: swift6),

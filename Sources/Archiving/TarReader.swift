@@ -32,6 +32,29 @@ public final class TarReader {
         }
     }
 
+    /// Reads the concatenation of several files as one archive (split packages), without joining them on disk.
+    public init(paths: [String]) throws {
+        precondition(!paths.isEmpty)
+        self.path = paths[0]
+        guard let a = archive_read_new() else { throw ArchiveError.libarchive("archive_read_new failed", context: paths[0]) }
+        archive = a
+        archive_read_support_filter_all(a)
+        archive_read_support_format_tar(a)
+        archive_read_support_format_gnutar(a)
+        var cStrings: [UnsafeMutablePointer<CChar>?] = paths.map { strdup($0) } + [nil]
+        defer { for p in cStrings { free(p) } }
+        let rc = cStrings.withUnsafeMutableBufferPointer { buf in
+            buf.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buf.count) {
+                archive_read_open_filenames(a, $0, 1 << 20)
+            }
+        }
+        guard rc == ARCHIVE_OK else {
+            let msg = archive_error_string(a).map { String(cString: $0) } ?? "cannot open"
+            archive_read_free(a)
+            throw ArchiveError.libarchive(msg, context: paths[0])
+        }
+    }
+
     deinit { archive_read_free(archive) }
 
     private func error() -> ArchiveError {

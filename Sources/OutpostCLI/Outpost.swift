@@ -13,6 +13,8 @@ struct Outpost: AsyncParsableCommand {
             ChartCommands.self,
             SiteCommands.self,
             TalosCommands.self,
+            PackageCommand.self,
+            KeysCommand.self,
         ]
     )
 }

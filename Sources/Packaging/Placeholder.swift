@@ -1,1 +1,0 @@
-// Packaging: placeholder until the packages issue lands.
