@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "Injection", dependencies: ["OutpostCore", "OCI", "Archiving",
             .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swift6),
         .target(name: "Admission", dependencies: ["OutpostCore", "OCI"], swiftSettings: swift6),
-        .target(name: "Charts", dependencies: ["OutpostCore", "Archiving", "Yams",
+        .target(name: "Charts", dependencies: ["OutpostCore", "Archiving", "CArchive", "Yams",
             .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swift6),
         .target(name: "Talos", dependencies: [
             "OutpostCore", "Yams",
@@ -86,8 +86,12 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "X509", package: "swift-certificates"),
+            .product(name: "SwiftASN1", package: "swift-asn1"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOFoundationCompat", package: "swift-nio"),
         ], swiftSettings: swift6),
 
         // MARK: Layer 4: executables (thin)

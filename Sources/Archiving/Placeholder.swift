@@ -1,1 +1,0 @@
-// Archiving: placeholder until the packages issue lands.

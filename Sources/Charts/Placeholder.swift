@@ -1,1 +1,0 @@
-// Charts: placeholder until the module's issue lands.

@@ -1,1 +1,0 @@
-// ClusterSimulator: placeholder until the module's issue lands.

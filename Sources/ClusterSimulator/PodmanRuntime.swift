@@ -1,0 +1,237 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import NIOFoundationCompat
+import OutpostCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The container runtime behind the simulated kubelets: podman with runc and cgroupfs (what works on
+/// these machines, see machine-notes), one image store (`--root`) per node under the state directory,
+/// every container labelled so `down` finds it. A pod is a sandbox container holding the network
+/// namespace (on podman's bridge network, so each pod has its own IP) that the pod's containers join.
+final class PodmanRuntime: Sendable {
+    let stateDirectory: String
+    let insecureRegistries: [String]
+    let logger: Logger
+    let podman: String
+    static let pauseImage = "localhost/outpost-sim/pause:1"
+
+    init(stateDirectory: String, insecureRegistries: [String], logger: Logger) throws {
+        self.stateDirectory = stateDirectory
+        self.insecureRegistries = insecureRegistries
+        self.logger = logger
+        guard let p = Subprocess.which("podman") else {
+            throw SimulatorError.runtime(program: "podman", arguments: [], status: 127, output: "podman is not installed (apt-get install podman runc)")
+        }
+        self.podman = p
+    }
+
+    var confPath: String { stateDirectory + "/containers.conf" }
+    func nodeRoot(_ node: String) -> String { stateDirectory + "/nodes/" + node }
+    func podDirectory(_ uid: String) -> String { stateDirectory + "/pods/" + uid }
+
+    static func storeArguments(_ nodeRoot: String) -> [String] {
+        ["--root", nodeRoot + "/storage", "--runroot", nodeRoot + "/run", "--storage-driver", "overlay",
+         "--tmpdir", nodeRoot + "/tmp", "--cgroup-manager", "cgroupfs", "--runtime", "runc"]
+    }
+
+    static let containersConf = """
+    [containers]
+    default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
+    [engine]
+    runtime = "runc"
+    cgroup_manager = "cgroupfs"
+
+    """
+
+    /// Runs podman against a node's store.
+    @discardableResult
+    func run(_ node: String, _ args: [String], check: Bool = true, stdin: Data? = nil) async throws -> Subprocess.Result {
+        let full = Self.storeArguments(nodeRoot(node)) + args
+        let r = try await Subprocess.run(podman, full, environment: ["CONTAINERS_CONF": confPath], stdin: stdin)
+        if check && r.status != 0 {
+            throw SimulatorError.runtime(program: "podman", arguments: args, status: r.status, output: r.err + r.out)
+        }
+        return r
+    }
+
+    /// Creates a node's store and builds the sandbox ("pause") image into it from busybox-static.
+    func prepareNode(_ node: String) async throws {
+        let root = nodeRoot(node)
+        for d in [root + "/storage", root + "/run", root + "/tmp", stateDirectory + "/pods"] {
+            try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+        }
+        try AtomicFile.write(Data(Self.containersConf.utf8), to: confPath)
+        guard let busybox = ["/bin/busybox", "/usr/bin/busybox"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw SimulatorError.runtime(program: "busybox", arguments: [], status: 127, output: "busybox-static is needed for the pod sandbox image (apt-get install busybox-static)")
+        }
+        let context = root + "/tmp/pause-context"
+        try FileManager.default.createDirectory(atPath: context, withIntermediateDirectories: true)
+        if !FileManager.default.fileExists(atPath: context + "/busybox") {
+            try FileManager.default.copyItem(atPath: busybox, toPath: context + "/busybox")
+        }
+        try AtomicFile.write(Data("FROM scratch\nCOPY busybox /busybox\nENTRYPOINT [\"/busybox\", \"sleep\", \"2147483647\"]\n".utf8),
+                             to: context + "/Containerfile")
+        if try await run(node, ["image", "exists", Self.pauseImage], check: false).status != 0 {
+            try await run(node, ["build", "-q", "--network", "none", "-t", Self.pauseImage, context])
+        }
+    }
+
+    /// Loads an image archive (docker-archive, oci-archive, OCI layout directory) into a node's store:
+    /// the images "already on the node".
+    func load(node: String, archive: String, reference: String?) async throws -> String {
+        var source = archive
+        if !archive.contains(":") {
+            var isDir: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: archive, isDirectory: &isDir)
+            source = isDir.boolValue ? "oci:\(archive)" : "docker-archive:\(archive)"
+        }
+        if source.hasPrefix("docker-archive:") && reference == nil {
+            let r = try await run(node, ["load", "-q", "-i", String(source.dropFirst("docker-archive:".count))])
+            return r.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let r = try await run(node, ["pull", "-q", source])
+        let id = r.out.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").last.map(String.init) ?? ""
+        if let reference { try await run(node, ["tag", id, Self.normalize(reference)]) }
+        return id
+    }
+
+    /// Kubernetes' image name rules: no registry means docker.io, no tag means latest.
+    static func normalize(_ image: String) -> String {
+        var name = image
+        let firstSlash = name.firstIndex(of: "/")
+        let first = firstSlash.map { String(name[..<$0]) } ?? ""
+        if firstSlash == nil || !(first.contains(".") || first.contains(":") || first == "localhost") {
+            name = "docker.io/" + (firstSlash == nil ? "library/" : "") + name
+        }
+        let last = name.split(separator: "/").last ?? ""
+        if !name.contains("@") && !last.contains(":") { name += ":latest" }
+        return name
+    }
+
+    static func registryHost(_ normalized: String) -> String {
+        String(normalized.split(separator: "/").first ?? "")
+    }
+
+    func imageExists(node: String, image: String) async -> Bool {
+        (try? await run(node, ["image", "exists", Self.normalize(image)], check: false).status) == 0
+    }
+
+    /// Pulls an image into a node's store, with credentials from the pod's pull secrets.
+    func pull(node: String, image: String, auths: JSONValue?) async throws {
+        let ref = Self.normalize(image)
+        let host = Self.registryHost(ref)
+        var args = ["pull", "-q"]
+        if host.hasPrefix("127.0.0.1") || host.hasPrefix("localhost") || insecureRegistries.contains(host) {
+            args.append("--tls-verify=false")
+        }
+        var authFile: String? = nil
+        if let auths {
+            let path = nodeRoot(node) + "/tmp/auth-\(UUID().uuidString).json"
+            try AtomicFile.write(try JSONValue.object(["auths": auths]).encoded(), to: path, mode: 0o600)
+            args += ["--authfile", path]
+            authFile = path
+        }
+        defer { if let authFile { unlink(authFile) } }
+        try await run(node, args + [ref])
+    }
+
+    /// Container-log streaming for `kubectl logs` (follow keeps the stream open).
+    func logs(namespace: String, pod: String, container: String?, options: APIResponder.LogOptions, api: ClusterAPI) async throws -> ResponseBody {
+        guard let o = await api.store.get("pods", namespace, pod) else { throw SimulatorError.notFound(.core("Pod", "pods"), pod) }
+        let containers = (o["spec"]?["containers"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
+        let initContainers = (o["spec"]?["initContainers"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
+        guard let name = container ?? (containers.count == 1 ? containers.first : nil) else {
+            throw SimulatorError.badRequest("a container name must be specified for pod \(pod), choose one of: [\(containers.joined(separator: " "))]")
+        }
+        guard containers.contains(name) || initContainers.contains(name) else {
+            throw SimulatorError.badRequest("container \(name) is not valid for pod \(pod)")
+        }
+        guard let node = o["spec"]?["nodeName"]?.stringValue else {
+            throw SimulatorError.badRequest("pod \(pod) does not have a host assigned")
+        }
+        let cname = Self.containerName(uid: o.uid, container: name)
+        var args = Self.storeArguments(nodeRoot(node)) + ["logs"]
+        if options.follow { args.append("-f") }
+        if options.timestamps { args.append("-t") }
+        if let t = options.tailLines { args += ["--tail", String(t)] }
+        args.append(cname)
+        let exists = try await run(node, ["container", "exists", cname], check: false)
+        if exists.status != 0 {
+            throw SimulatorError.badRequest("container \"\(name)\" in pod \"\(pod)\" is waiting to start: ContainerCreating")
+        }
+        if !options.follow {
+            let r = try await Subprocess.run(podman, args, environment: ["CONTAINERS_CONF": confPath])
+            return ResponseBody(byteBuffer: ByteBuffer(data: r.stdout + r.stderr))
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: podman)
+        p.arguments = args
+        p.environment = ProcessInfo.processInfo.environment.merging(["CONTAINERS_CONF": confPath]) { _, b in b }
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let handle = pipe.fileHandleForReading
+        let (stream, cont) = AsyncStream<Data>.makeStream()
+        DispatchQueue.global().async {
+            while true {
+                let d = handle.availableData
+                if d.isEmpty { break }
+                cont.yield(d)
+            }
+            cont.finish()
+        }
+        let process = UncheckedBox(p)
+        return ResponseBody { writer in
+            defer { if process.value.isRunning { process.value.terminate() } }
+            for await chunk in stream { try await writer.write(ByteBuffer(data: chunk)) }
+            try await writer.finish(nil)
+        }
+    }
+
+    static func containerName(uid: String, container: String) -> String {
+        "osim-\(uid.prefix(13))-\(container)"
+    }
+
+    /// Stops and removes every container of every node (at shutdown).
+    func removeAll() async {
+        let nodes = (try? FileManager.default.contentsOfDirectory(atPath: stateDirectory + "/nodes")) ?? []
+        for n in nodes { _ = try? await run(n, ["rm", "-af", "-t", "0"], check: false) }
+    }
+
+    /// Removes containers, images, mounts and files of a simulator's state directory.
+    static func teardown(stateDirectory: String) async throws {
+        guard let podman = Subprocess.which("podman") else { return }
+        let conf = stateDirectory + "/containers.conf"
+        let nodes = (try? FileManager.default.contentsOfDirectory(atPath: stateDirectory + "/nodes")) ?? []
+        for n in nodes {
+            let root = stateDirectory + "/nodes/" + n
+            for args in [["rm", "-af", "-t", "0"], ["rmi", "-af"]] {
+                _ = try? await Subprocess.run(podman, storeArguments(root) + args, environment: ["CONTAINERS_CONF": conf])
+            }
+        }
+        unmountAll(under: stateDirectory)
+    }
+
+    /// Lazily unmounts everything mounted at or below `path` (deepest first).
+    static func unmountAll(under path: String) {
+        guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return }
+        let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        let points = text.split(separator: "\n").compactMap { line -> String? in
+            let f = line.split(separator: " ")
+            guard f.count > 4 else { return nil }
+            let p = String(f[4]).replacingOccurrences(of: "\\040", with: " ")
+            return (p == resolved || p.hasPrefix(resolved + "/")) ? p : nil
+        }
+        for p in points.sorted(by: { $0.count > $1.count }) { umount2(p, Int32(MNT_DETACH)) }
+    }
+}
+
+final class UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}

@@ -1,1 +1,0 @@
-// OCI: placeholder until the module's issue lands.

@@ -1,1 +1,0 @@
-// PackageBuilder: placeholder until the module's issue lands.

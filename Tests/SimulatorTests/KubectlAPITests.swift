@@ -1,0 +1,142 @@
+import Foundation
+import OutpostCore
+import Testing
+import TestSupport
+
+/// kubectl (an independent client) against the simulator's API server: discovery, CRUD, selectors,
+/// patches, server-side apply, conflicts, validation errors, watches, CRDs and namespace deletion.
+@Suite(.serialized) struct KubectlAPITests {
+    @Test func kubectlWorksAgainstTheSimulator() async throws {
+        try await withSimulator { sim in
+            let version = try sim.kubectl(["version", "-o", "json"], check: true)
+            #expect(version.out.contains("outpost-sim"))
+            let nodes = try sim.kubectl(["get", "nodes"], check: true)
+            #expect(nodes.out.contains("sim-node-1"))
+            #expect(nodes.out.contains("Ready"))
+
+            try sim.apply("""
+            apiVersion: v1
+            kind: Namespace
+            metadata: {name: demo}
+            ---
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: cm1, namespace: demo}
+            data: {greeting: hello}
+            ---
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: cm2, namespace: demo, labels: {app: x}}
+            data: {other: value}
+            """)
+            #expect(try sim.kubectl(["get", "cm", "cm1", "-n", "demo", "-o", "jsonpath={.data.greeting}"], check: true).out == "hello")
+            // Client-side apply of a change sends a strategic merge patch.
+            try sim.apply("""
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: cm1, namespace: demo}
+            data: {greeting: bonjour}
+            """)
+            #expect(try sim.kubectl(["get", "cm", "cm1", "-n", "demo", "-o", "jsonpath={.data.greeting}"], check: true).out == "bonjour")
+            #expect(try sim.kubectl(["get", "cm", "-n", "demo", "-l", "app=x", "-o", "name"], check: true).out
+                .trimmingCharacters(in: .whitespacesAndNewlines) == "configmap/cm2")
+            #expect(try sim.kubectl(["get", "cm", "-n", "demo", "--field-selector", "metadata.name=cm1", "-o", "name"], check: true).out
+                .trimmingCharacters(in: .whitespacesAndNewlines) == "configmap/cm1")
+            let described = try sim.kubectl(["describe", "cm", "cm1", "-n", "demo"], check: true)
+            #expect(described.out.contains("bonjour"))
+
+            // AlreadyExists and bad names.
+            // (kubectl's `create <kind>` generators send protobuf, which the simulator does not read: use -f.)
+            let cm1 = Data("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm1, namespace: demo}\n".utf8)
+            let again = try sim.kubectl(["create", "-f", "-"], stdin: cm1)
+            #expect(again.status != 0)
+            #expect(again.err.contains("AlreadyExists") || again.err.contains("already exists"))
+            let badName = try sim.kubectl(["create", "-f", "-"], stdin: Data("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: Bad_Name, namespace: demo}\n".utf8))
+            #expect(badName.status != 0)
+            #expect(badName.err.contains("Invalid value"))
+
+            // A ConfigMap over 1 MiB: 422 with a Kubernetes Status.
+            let big = String(repeating: "x", count: 1_100_000)
+            let tooBig = try sim.request("POST", "/api/v1/namespaces/demo/configmaps",
+                                         body: Data(#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"big"},"data":{"blob":"\#(big)"}}"#.utf8))
+            #expect(tooBig.code == 422)
+            let status = try JSONValue.parse(Data(tooBig.body.utf8))
+            #expect(status["kind"] == "Status")
+            #expect(status["reason"] == "Invalid")
+            #expect(status["message"]?.stringValue?.contains("must have at most 1048576 bytes") == true)
+            let viaKubectl = try sim.kubectl(["create", "-f", "-"], stdin: Data("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big, namespace: demo}\ndata: {blob: \(big)}\n".utf8))
+            #expect(viaKubectl.status != 0)
+            #expect(viaKubectl.err.contains("Too long"))
+
+            // 409 on a stale resourceVersion.
+            let current = try JSONValue.parse(Data(try sim.request("GET", "/api/v1/namespaces/demo/configmaps/cm1").body.utf8))
+            let stale = JSONMergePatch.apply(["metadata": ["resourceVersion": "1"], "data": ["greeting": "stale"]], to: current)
+            let conflict = try sim.request("PUT", "/api/v1/namespaces/demo/configmaps/cm1", body: try stale.encoded())
+            #expect(conflict.code == 409)
+            #expect(conflict.body.contains("Conflict"))
+
+            // Merge and JSON patches.
+            try sim.kubectl(["patch", "cm", "cm1", "-n", "demo", "--type", "merge", "-p", #"{"data":{"merged":"yes"}}"#], check: true)
+            try sim.kubectl(["patch", "cm", "cm1", "-n", "demo", "--type", "json", "-p", #"[{"op":"add","path":"/data/json","value":"yes"}]"#], check: true)
+            let patched = try sim.kubectl(["get", "cm", "cm1", "-n", "demo", "-o", "json"], check: true)
+            let pj = try JSONValue.parse(patched.stdout)
+            #expect(pj["data"]?["merged"] == "yes")
+            #expect(pj["data"]?["json"] == "yes")
+
+            // Server-side apply: field ownership and conflicts.
+            let ssa = """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: owned, namespace: demo}
+            data: {key: first}
+            """
+            try sim.kubectl(["apply", "--server-side", "--field-manager", "alice", "-f", "-"], stdin: Data(ssa.utf8), check: true)
+            let other = ssa.replacingOccurrences(of: "first", with: "second")
+            let clash = try sim.kubectl(["apply", "--server-side", "--field-manager", "bob", "-f", "-"], stdin: Data(other.utf8))
+            #expect(clash.status != 0)
+            #expect(clash.err.contains("conflict"))
+            try sim.kubectl(["apply", "--server-side", "--force-conflicts", "--field-manager", "bob", "-f", "-"], stdin: Data(other.utf8), check: true)
+            #expect(try sim.kubectl(["get", "cm", "owned", "-n", "demo", "-o", "jsonpath={.data.key}"], check: true).out == "second")
+
+            // A watch from a resourceVersion sees later changes.
+            let rv = try sim.kubectl(["get", "cm", "cm2", "-n", "demo", "-o", "jsonpath={.metadata.resourceVersion}"], check: true).out
+            try sim.kubectl(["label", "cm", "cm2", "-n", "demo", "watched=yes"], check: true)
+            let watch = try sim.request("GET", "/api/v1/namespaces/demo/configmaps?watch=true&timeoutSeconds=1&resourceVersion=\(rv)")
+            #expect(watch.code == 200)
+            #expect(watch.body.contains(#""type":"MODIFIED""#))
+            #expect(watch.body.contains("watched"))
+
+            // A CustomResourceDefinition serves its kind.
+            try sim.apply("""
+            apiVersion: apiextensions.k8s.io/v1
+            kind: CustomResourceDefinition
+            metadata: {name: widgets.example.com}
+            spec:
+              group: example.com
+              scope: Namespaced
+              names: {plural: widgets, singular: widget, kind: Widget, shortNames: [wd]}
+              versions:
+              - name: v1
+                served: true
+                storage: true
+                schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+            """)
+            try await sim.waitUntil("the Widget kind") { try sim.kubectl(["get", "widgets", "-n", "demo"]).status == 0 }
+            try sim.apply("""
+            apiVersion: example.com/v1
+            kind: Widget
+            metadata: {name: w1, namespace: demo}
+            spec: {size: 3}
+            """)
+            #expect(try sim.kubectl(["get", "wd", "w1", "-n", "demo", "-o", "jsonpath={.spec.size}"], check: true).out == "3")
+
+            // Delete, then a namespace with everything in it.
+            try sim.kubectl(["delete", "cm", "cm2", "-n", "demo"], check: true)
+            let gone = try sim.kubectl(["get", "cm", "cm2", "-n", "demo"])
+            #expect(gone.status != 0)
+            #expect(gone.err.contains("NotFound") || gone.err.contains("not found"))
+            try sim.kubectl(["delete", "namespace", "demo", "--timeout=60s"], check: true)
+            #expect(try sim.kubectl(["get", "namespace", "demo"]).status != 0)
+        }
+    }
+}
