@@ -1,4 +1,5 @@
 import ArgumentParser
+import Archiving
 import Foundation
 import OutpostCore
 import Talos
@@ -85,6 +86,16 @@ struct TalosGenConfig: AsyncParsableCommand {
         options.agentManifests = agentManifests
         options.bootstrapMode = bootstrap == .api ? .apiCall : .initType
         options.force = force
+        options.readPackageManifest = { path in
+            // zarf.yaml comes first in a Zarf package; stop as soon as it is found.
+            let reader = try TarReader(path: path)
+            while let entry = try reader.next() {
+                if entry.isRegularFile && (entry.name == "zarf.yaml" || entry.name == "./zarf.yaml") {
+                    return String(decoding: try reader.readAll(limit: 16 << 20), as: UTF8.self)
+                }
+            }
+            return nil
+        }
         do {
             let r = try TalosFiles.generateConfigs(site: site, secrets: secrets, outputDir: output, options: options)
             switch format {

@@ -44,6 +44,9 @@ public enum TalosFiles {
         public var agentManifests: String?
         public var bootstrapMode: MachineConfigGenerator.BootstrapMode = .initType
         public var force = false
+        /// Returns the `zarf.yaml` text inside a package archive (the CLI backs it with libarchive); without
+        /// it, archives' images are covered by the `*` mirror only.
+        public var readPackageManifest: (@Sendable (String) throws -> String?)?
         public init() {}
     }
 
@@ -63,7 +66,7 @@ public enum TalosFiles {
         let base = directory(of: sitePath)
         let load: (String) throws -> NamedPatch = { try loadPatch(resolve($0, against: base)) }
         var notes: [String] = []
-        let registries = packageRegistries(site: site, base: base, notes: &notes)
+        let registries = packageRegistries(site: site, base: base, readArchive: options.readPackageManifest, notes: &notes)
         let agent = try options.agentManifests.map(read)
         let generator = MachineConfigGenerator(site: site, secrets: secrets, packageRegistries: registries,
                                                agentManifests: agent, bootstrapMode: options.bootstrapMode)
@@ -88,10 +91,11 @@ public enum TalosFiles {
         return GenerateResult(files: files, mirroredRegistries: generator.mirroredRegistries(), notes: notes)
     }
 
-    /// Registries named by the images of the site's packages. A package given as a `zarf.yaml` or a directory
-    /// holding one is read; archives (`.tar.zst`) are read by the Packaging module, not here, so for those a
-    /// note says only the `*` mirror covers their images.
-    static func packageRegistries(site: Site, base: String, notes: inout [String]) -> [String] {
+    /// Registries named by the images of the site's packages. A package given as a `zarf.yaml`, a directory
+    /// holding one, or an archive (read through `readArchive`) is read; otherwise a note says only the `*`
+    /// mirror covers its images.
+    static func packageRegistries(site: Site, base: String, readArchive: ((String) throws -> String?)?,
+                                  notes: inout [String]) -> [String] {
         var registries: [String] = []
         for p in site.packages {
             var path = resolve(p, against: base)
@@ -101,9 +105,16 @@ public enum TalosFiles {
                 continue
             }
             if isDir.boolValue { path += "/zarf.yaml" }
-            guard path.hasSuffix(".yaml") || path.hasSuffix(".yml"), let text = try? read(path),
-                  let doc = try? YAMLDocuments.parse(text, file: path).first else {
-                notes.append("package \(p): images not read here; its registries are covered by the \"*\" mirror")
+            let text: String?
+            do {
+                if path.hasSuffix(".yaml") || path.hasSuffix(".yml") { text = try read(path) }
+                else { text = try readArchive?(path) }
+            } catch {
+                notes.append("package \(p): \(error); its registries are covered by the \"*\" mirror only")
+                continue
+            }
+            guard let text, let doc = try? YAMLDocuments.parse(text, file: path).first else {
+                notes.append("package \(p): no zarf.yaml read; its registries are covered by the \"*\" mirror only")
                 continue
             }
             for c in doc["components"]?.arrayValue ?? [] {

@@ -8,7 +8,7 @@ import Testing
 @Suite("outpost talos / site commands")
 struct CLITests {
     func outpost(_ args: [String], cwd: String? = nil) throws -> ProcessResult {
-        try ProcessRunner.run(outpostBinary, args, cwd: cwd)
+        try Outpost.run(args, cwd: cwd)
     }
 
     @Test func genSecretsRefusesToOverwriteWithoutForce() throws {
@@ -88,6 +88,33 @@ struct CLITests {
             let s = try outpost(["talos", "gen", "config", exampleSitePath, "--secrets", "\(dir)/bad-secrets.yaml", "-o", "\(dir)/out2"])
             #expect(s.status == 1)
             #expect(s.err.contains("bad-secrets.yaml: secrets bundle key cluster.id"))
+        }
+    }
+
+    @Test func packageImagesGetRegistryMirrors() throws {
+        try withTemporaryDirectorySync { dir in
+            // a package archive made by real tar + zstd, holding only its zarf.yaml
+            try FileManager.default.createDirectory(atPath: "\(dir)/pkg", withIntermediateDirectories: true)
+            try write("""
+                kind: ZarfPackageConfig
+                metadata: {name: demo}
+                components:
+                  - name: app
+                    images: [quay.io/prometheus/node-exporter:v1.8.0, "nginx:1.27", "registry.example:5000/team/app@sha256:\(String(repeating: "a", count: 64))"]
+                """, "\(dir)/pkg/zarf.yaml")
+            try ProcessRunner.run("tar", ["--zstd", "-cf", "\(dir)/demo.tar.zst", "-C", "\(dir)/pkg", "zarf.yaml"], check: true)
+            try write(validSiteYAML.replacingOccurrences(of: "packages: [packages/zarf-init-amd64-v0.1.0.tar.zst]", with: "packages: [demo.tar.zst]"),
+                      "\(dir)/site.yaml")
+            #expect(try outpost(["talos", "gen", "secrets", "-o", "\(dir)/secrets.yaml"]).status == 0)
+            let r = try outpost(["talos", "gen", "config", "\(dir)/site.yaml", "--secrets", "\(dir)/secrets.yaml",
+                                 "-o", "\(dir)/out", "--format", "json"])
+            #expect(r.status == 0, "\(r.err)")
+            let report = try JSONValue.parse(r.stdout)
+            #expect(report["mirroredRegistries"] == ["docker.io", "ghcr.io", "quay.io", "registry.example:5000",
+                                                     "registry.k8s.io", "127.0.0.1:31999", "*"])
+            #expect(report["notes"] == [])
+            let docs = try YAMLDocuments.parse(try String(contentsOfFile: "\(dir)/out/worker-1.yaml", encoding: .utf8), file: "w")
+            #expect(docs.contains { $0["kind"] == "RegistryMirrorConfig" && $0["name"] == "registry.example:5000" && $0["skipFallback"] == true })
         }
     }
 }

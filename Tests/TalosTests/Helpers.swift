@@ -112,12 +112,3 @@ func openssl(_ args: [String], stdin: Data? = nil) throws -> String {
 func write(_ text: String, _ path: String) throws {
     try Data(text.utf8).write(to: URL(fileURLWithPath: path))
 }
-
-/// The built `outpost` executable (tests run after `swift build --build-tests`).
-var outpostBinary: String {
-    let root = repositoryRoot()
-    for p in [".build/debug/outpost", ".build/release/outpost"] where FileManager.default.isExecutableFile(atPath: "\(root)/\(p)") {
-        return "\(root)/\(p)"
-    }
-    return "\(root)/.build/debug/outpost"
-}

@@ -162,6 +162,43 @@ struct MachineConfigTests {
         #expect(c?["id"] == .string(sharedBundle.clusterID))
     }
 
+    @Test func singleNodeSiteWithoutTimeServers() throws {
+        let yaml = """
+            apiVersion: outpost.dev/v1alpha1
+            kind: Site
+            metadata: {name: solo}
+            cluster: {endpoint: "https://10.0.0.5:6443"}
+            nodes:
+              - {name: n1, role: controlplane, bootstrap: true, interface: {mac: "AA:BB:CC:DD:EE:FF", addresses: [10.0.0.5/24]}}
+            """
+        let site = try decodeSite(yaml)
+        let d = MachineConfigGenerator(site: site, secrets: sharedBundle).documents(for: site.nodes[0])
+        #expect(doc(d, kind: "TimeSyncConfig") == ["apiVersion": "v1alpha1", "kind": "TimeSyncConfig", "enabled": false])
+        #expect(doc(d, kind: "ResolverConfig") == nil)
+        #expect(doc(d, kind: "LinkConfig")?["routes"] == nil)
+        #expect(doc(d, kind: "LinkAliasConfig")?["selector"]?["match"] == "mac(link.permanent_addr) == \"aa:bb:cc:dd:ee:ff\"")
+        #expect(d[0]["cluster"]?["allowSchedulingOnControlPlanes"] == true)
+        var docs = d
+        docs[0]["machine"]?["type"] = "controlplane"
+        let errors = try schemaErrors(docs)
+        #expect(errors.filter { !$0.isEmpty }.isEmpty, "\(errors)")
+    }
+
+    @Test func shippedExamplePatchesApplyAndStayValid() throws {
+        let dir = repositoryRoot() + "/talos/patches"
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".yaml") }.sorted()
+        #expect(files.count >= 4)
+        var g = generator
+        g.bootstrapMode = .apiCall
+        for f in files {
+            let patch = try TalosFiles.loadPatch("\(dir)/\(f)")
+            let docs = try patch.patch.apply(to: g.documents(for: site.nodes[0]), file: f)
+            let errors = try schemaErrors(docs)
+            #expect(errors.filter { !$0.isEmpty }.isEmpty, "\(f): \(errors)")
+            if f == "delete-time-sync.yaml" { #expect(doc(docs, kind: "TimeSyncConfig") == nil) }
+        }
+    }
+
     @Test func renderedYAMLQuotesAmbiguousStrings() throws {
         let yaml = try YAMLDocuments.render([["a": "1", "b": "true", "c": "", "d": "null", "e": "multi\nline\n", "f": 1]])
         let back = try YAMLDocuments.parse(yaml, file: "x")
