@@ -15,6 +15,7 @@ struct Outpost: AsyncParsableCommand {
             TalosCommands.self,
             PackageCommand.self,
             KeysCommand.self,
+            InitCommand.self,
         ]
     )
 }

@@ -1,1 +1,0 @@
-// Injection: placeholder until the module's issue lands.
