@@ -49,8 +49,11 @@ public struct SimulatorConfiguration: Sendable {
 /// conflicts, 422 validation errors, server-side apply, watches, mutating admission webhooks called over
 /// real TLS) and runs pods as real containers in podman (one image store per simulated node), with real
 /// image pulls, volumes, probes, services with node ports on 127.0.0.1 and the common controllers.
-/// What it does not simulate (authorization, API priority, multiple API versions of one kind, …) is
-/// listed in the module's README section of the project notes.
+/// Not simulated: authorization (one admin bearer token), protobuf request bodies (kubectl's
+/// `create <kind>` generators send them: use `-f`), exec/attach/port-forward, list pagination, one
+/// stored version per kind, rollout surge limits (a new ReplicaSet scales up fully, old ones scale down
+/// once it is available). Service names resolve in pods through /etc/hosts entries written when the
+/// pod starts, pointing at a ready endpoint (so the service port must equal the target port).
 public final class ClusterSimulator: Sendable {
     public let configuration: SimulatorConfiguration
     let api: ClusterAPI
