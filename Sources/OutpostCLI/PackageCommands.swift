@@ -13,6 +13,7 @@ struct PackageCommand: AsyncParsableCommand {
             PackageLint.self,
             PackageInspect.self,
             PackageVerify.self,
+            PackageCreate.self,
         ]
     )
 }

@@ -1,6 +1,5 @@
 import Foundation
 
-<<<<<<< HEAD
 /// Podman as configured on these machines (runc, cgroupfs, lowered ulimits: see machine-notes), used by
 /// tests to build tiny images without network: busybox-static in a `FROM scratch` image.
 public enum Podman {
@@ -59,10 +58,11 @@ public enum Podman {
         if let c = credentials { args += ["--dest-creds", "\(c.user):\(c.password)"] }
         try ProcessRunner.run("skopeo", args + ["docker-archive:" + archive, "docker://" + reference], check: true)
     }
-=======
+}
+
 /// podman with its own storage root, run root and containers.conf (runc, cgroupfs, lowered ulimits:
 /// what works on these machines, see machine-notes), so tests never touch the system's images.
-public struct Podman: Sendable {
+public struct PodmanStore: Sendable {
     public let root: String
 
     /// Runs `podman --root … --runroot … ARGS…`.
@@ -91,7 +91,7 @@ public struct Podman: Sendable {
 }
 
 /// Gives `body` a private podman under `root` (created) and removes its containers and storage afterwards.
-public func withPodman<T>(root: String, _ body: (Podman) async throws -> T) async throws -> T {
+public func withPodman<T>(root: String, _ body: (PodmanStore) async throws -> T) async throws -> T {
     let fm = FileManager.default
     try fm.createDirectory(atPath: root, withIntermediateDirectories: true)
     let conf = """
@@ -102,7 +102,7 @@ public func withPodman<T>(root: String, _ body: (Podman) async throws -> T) asyn
     cgroup_manager = "cgroupfs"
     """
     try Data(conf.utf8).write(to: URL(fileURLWithPath: root + "/containers.conf"))
-    let podman = Podman(root: root)
+    let podman = PodmanStore(root: root)
     defer {
         _ = try? podman.run(["rm", "-af", "-t", "0"])
         _ = try? podman.run(["system", "reset", "-f"])
@@ -115,5 +115,4 @@ public func withPodman<T>(root: String, _ body: (Podman) async throws -> T) asyn
         try? fm.removeItem(atPath: root)
     }
     return try await body(podman)
->>>>>>> injector
 }
