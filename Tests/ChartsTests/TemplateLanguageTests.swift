@@ -26,7 +26,7 @@ func renderTemplate(_ text: String, _ yamlData: String = "{}", name: String = "t
         ("{{ `raw\\n` }}", "{}", "raw\\n"),
         ("{{ \"esc\\tq\\\"\" }}", "{}", "esc\tq\""),
         ("{{ .num }}", "num: 1000000", "1e+06"),
-        ("{{ .n }}|{{ index . \"false\" }}", "n: 1", "|1"),  // YAML 1.1: the key n is the boolean false
+        ("{{ .n }}|{{ index . \"false\" }}", "n: 1", "<no value>|1"),  // YAML 1.1: the key n is the boolean false
         ("{{ .num }} {{ .f }}", "num: 80\nf: 3.14", "80 3.14"),
         ("{{ .l }}", "l: [1, a, true]", "[1 a true]"),
         ("{{ .m }}", "m: {b: 2, a: 1}", "map[a:1 b:2]"),
@@ -34,17 +34,18 @@ func renderTemplate(_ text: String, _ yamlData: String = "{}", name: String = "t
         ("{{ if .a }}yes{{ else }}no{{ end }}", "a: \"\"", "no"),
         ("{{ if .a }}yes{{ else }}no{{ end }}", "a: []", "no"),
         ("{{ if .a }}yes{{ else }}no{{ end }}", "a: {k: v}", "yes"),
-        ("{{ if .x }}1{{ else if .y }}2{{ else }}3{{ end }}", "y: true", "2"),
+        ("{{ if .x }}1{{ else if .b }}2{{ else }}3{{ end }}", "b: true", "2"),
         ("{{ with .a }}{{ . }}{{ else }}none{{ end }}", "a: val", "val"),
         ("{{ with .a }}{{ . }}{{ else }}none{{ end }}", "{}", "none"),
-        ("{{ with .x }}x{{ else with .y }}{{ . }}{{ end }}", "y: why", "why"),
+        ("{{ with .x }}x{{ else with .w }}{{ . }}{{ end }}", "w: why", "why"),
         ("{{ range .l }}[{{ . }}]{{ end }}", "l: [a, b]", "[a][b]"),
         ("{{ range $i, $e := .l }}{{ $i }}={{ $e }};{{ end }}", "l: [a, b]", "0=a;1=b;"),
         ("{{ range $k, $v := .m }}{{ $k }}:{{ $v }},{{ end }}", "m: {z: 1, a: 2, m: 3}", "a:2,m:3,z:1,"),
         ("{{ range .l }}x{{ else }}empty{{ end }}", "l: []", "empty"),
         ("{{ range .missing }}x{{ else }}empty{{ end }}", "{}", "empty"),
-        ("{{ range .l }}{{ if eq . 3 }}{{ break }}{{ end }}{{ . }}{{ end }}", "l: [1, 2, 3, 4]", "12"),
-        ("{{ range .l }}{{ if eq . 2 }}{{ continue }}{{ end }}{{ . }}{{ end }}", "l: [1, 2, 3]", "13"),
+        ("{{ range .l }}{{ if eq . \"c\" }}{{ break }}{{ end }}{{ . }}{{ end }}", "l: [a, b, c, d]", "ab"),
+        ("{{ range .l }}{{ if eq . \"b\" }}{{ continue }}{{ end }}{{ . }}{{ end }}", "l: [a, b, c]", "ac"),
+        ("{{ range .l }}{{ if eq . 2.0 }}{{ continue }}{{ end }}{{ . }}{{ end }}", "l: [1, 2, 3]", "13"),
         ("{{ range 3 }}{{ . }}{{ end }}", "{}", "012"),
         ("{{ $x := 1 }}{{ $x }}{{ $x = 2 }}{{ $x }}", "{}", "12"),
         ("{{ $x := \"outer\" }}{{ if true }}{{ $x := \"inner\" }}{{ $x }}{{ end }} {{ $x }}", "{}", "inner outer"),
@@ -56,9 +57,9 @@ func renderTemplate(_ text: String, _ yamlData: String = "{}", name: String = "t
         ("{{ \"a\" | printf \"%s-%s\" \"b\" }}", "{}", "b-a"),
         ("{{ .a | len }}", "a: [1, 2, 3]", "3"),
         ("{{ len \"héllo\" }}", "{}", "6"),
-        ("{{ index .l 1 }} {{ index .m \"k\" }} {{ index .nested 0 1 }}", "l: [a, b]\nm: {k: v}\nnested: [[x, y]]", "b v y"),
+        ("{{ index .l 1 }} {{ index .m \"k\" }} {{ index .nested 0 1 }}", "l: [a, b]\nm: {k: v}\nnested: [[p, q]]", "b v q"),
         ("{{ index .m \"none\" }}", "m: {k: v}", "<no value>"),
-        ("{{ slice \"abcdef\" 1 3 }}", "{}", "bc"),
+        ("{{ slice (list 1 2 3) 1 }}", "{}", "[2 3]"),
         ("{{ and 1 0 2 }} {{ and 1 2 }} {{ or 0 \"\" }} {{ or 0 \"x\" 1 }}", "{}", "0 2  x"),
         ("{{ and false .missing.field }}", "{}", "false"),
         ("{{ or true .missing.field }}", "{}", "true"),
@@ -73,7 +74,7 @@ func renderTemplate(_ text: String, _ yamlData: String = "{}", name: String = "t
         ("{{ html \"<a href='x'>&</a>\" }}", "{}", "&lt;a href=&#39;x&#39;&gt;&amp;&lt;/a&gt;"),
         ("{{ js \"it's <b>\" }}", "{}", "it\\'s \\u003Cb\\u003E"),
         ("{{ urlquery \"a b&c\" }}", "{}", "a+b%26c"),
-        ("{{ (.m).k }} {{ (index .l 0).name }}", "m: {k: v}\nl: [{name: n}]", "v n"),
+        ("{{ (.m).k }} {{ (index .l 0).name }}", "m: {k: v}\nl: [{name: nm}]", "v nm"),
         ("{{ .m.k | upper | printf \"%s!\" }}", "m: {k: v}", "V!"),
     ]
 
@@ -96,8 +97,8 @@ func renderTemplate(_ text: String, _ yamlData: String = "{}", name: String = "t
         ("{{ lt 1 \"a\" }}", "{}", "template: t:1:3: executing \"t\" at <lt 1 \"a\">: error calling lt: incompatible types for comparison"),
         ("{{ eq 1 1.0 }}", "{}", "template: t:1:3: executing \"t\" at <eq 1 1.0>: error calling eq: incompatible types for comparison"),
         ("{{ index .l 5 }}", "l: [1]", "template: t:1:3: executing \"t\" at <index .l 5>: error calling index: index out of range: 5"),
-        ("{{ upper 3 }}", "{}", "template: t:1:3: executing \"t\" at <upper 3>: wrong type for value; expected string; got int"),
-        ("{{ upper \"a\" \"b\" }}", "{}", "template: t:1:3: executing \"t\" at <upper \"a\" \"b\">: wrong number of args for upper: want 1 got 2"),
+        ("{{ upper 3 }}", "{}", "template: t:1:9: executing \"t\" at <3>: expected string; found 3"),
+        ("{{ upper \"a\" \"b\" }}", "{}", "template: t:1:3: executing \"t\" at <upper>: wrong number of args for upper: want 1 got 2"),
         ("{{ .s.field }}", "s: str", "template: t:1:5: executing \"t\" at <.s.field>: can't evaluate field field in type string"),
         ("{{ 3 | 4 }}", "{}", "template: t:1: non executable command in pipeline stage 2"),
     ]
@@ -111,6 +112,21 @@ func renderTemplate(_ text: String, _ yamlData: String = "{}", name: String = "t
         } catch {
             #expect("\(error)" == expected)
         }
+    }
+
+    @Test func typeErrorsPointAtTheArgument() throws {
+        do { _ = try renderTemplate("{{ upper .x }}", "x: 5") ; Issue.record("no error") } catch {
+            #expect("\(error)" == "template: t:1:9: executing \"t\" at <.x>: wrong type for value; expected string; got float64")
+        }
+        do { _ = try renderTemplate("{{ .x | upper }}", "x: true") ; Issue.record("no error") } catch {
+            #expect("\(error)".hasSuffix("wrong type for value; expected string; got bool"))
+        }
+    }
+
+    @Test func goBuiltinSliceWhenSprigIsAbsent() throws {
+        let set = TemplateSet(functions: [:])
+        try set.parse(name: "t", text: "{{ slice \"abcdef\" 1 3 }} {{ slice .l 1 }}")
+        #expect(try set.execute(name: "t", data: .dict(["l": .list([.int(1), .int(2), .int(3)])])) == "bc [2 3]")
     }
 
     @Test func missingKeyErrorOption() throws {

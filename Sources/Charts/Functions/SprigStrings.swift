@@ -102,7 +102,7 @@ enum SprigStrings {
         f.add("join", 2) { a in .string(Arg2.strslice(a[1]).joined(separator: try Arg2.string(a[0]))) }
         f.add("sortAlpha", 1) { a in
             switch a[0] {
-            case .list: return .list(Arg2.strslice(a[0]).sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }.map { .string($0) })
+            case .list: return .list(Arg2.strslice(a[0]).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map { .string($0) })
             default: return .list([.string(Arg2.strval(a[0]))])
             }
         }

@@ -12,81 +12,14 @@ public enum YAMLCodec {
         public var description: String { line > 0 ? "yaml: line \(line): \(problem)" : "yaml: \(problem)" }
     }
 
-    static func syntaxError(_ e: Error) -> SyntaxError {
-        if let y = e as? YamlError {
-            switch y {
-            case .scanner(_, let problem, let mark, _): return SyntaxError(line: mark.line, problem: problem)
-            case .parser(_, let problem, let mark, _): return SyntaxError(line: max(mark.line - 1, 0), problem: problem)
-            case .composer(_, let problem, let mark, _): return SyntaxError(line: mark.line, problem: problem)
-            case .reader(let problem, _, _, _): return SyntaxError(line: 0, problem: problem)
-            default: return SyntaxError(line: 0, problem: "\(y)")
-            }
-        }
-        if let s = e as? SyntaxError { return s }
-        return SyntaxError(line: 0, problem: "\(e)")
-    }
-
     /// Decodes one document (an empty document is null).
     public static func decode(_ text: String) throws -> Value {
-        do {
-            guard let node = try Yams.compose(yaml: text, .basic) else { return .null }
-            return try value(node)
-        } catch {
-            throw syntaxError(error)
-        }
+        try LibYAML.parseAll(text).first ?? .null
     }
 
     /// Decodes every document of a stream.
     public static func decodeAll(_ text: String) throws -> [Value] {
-        do {
-            var out: [Value] = []
-            // Parser.nextRoot reports errors (compose_all's sequence would swallow them)
-            let parser = try Yams.Parser(yaml: text, resolver: .basic)
-            while let node = try parser.nextRoot() { out.append(try value(node)) }
-            return out
-        } catch {
-            throw syntaxError(error)
-        }
-    }
-
-    static func value(_ node: Yams.Node) throws -> Value {
-        switch node {
-        case .scalar(let s):
-            if s.style == .plain || s.style == .any { return resolvePlain(s.string) }
-            return .string(s.string)
-        case .sequence(let seq):
-            return .list(try seq.map(value))
-        case .mapping(let m):
-            var out: [String: Value] = [:]
-            var merges: [[String: Value]] = []
-            for (k, v) in m {
-                if case .scalar(let ks) = k, ks.string == "<<", ks.style == .plain || ks.style == .any {
-                    switch try value(v) {
-                    case .map(let mm): merges.append(mm.storage)
-                    case .list(let l): for case .map(let mm) in l { merges.append(mm.storage) }
-                    default: break
-                    }
-                    continue
-                }
-                out[try keyString(k)] = try value(v)
-            }
-            for mm in merges { for (k, v) in mm where out[k] == nil { out[k] = v } }
-            return .dict(out)
-        case .alias:
-            return .null
-        }
-    }
-
-    /// Map keys become JSON object keys: strings as written, other scalars in their JSON spelling.
-    static func keyString(_ k: Yams.Node) throws -> String {
-        guard case .scalar(let s) = k else { throw SyntaxError(line: 0, problem: "invalid map key: \(k)") }
-        if s.style != .plain && s.style != .any { return s.string }
-        switch resolvePlain(s.string) {
-        case .null: return "null"
-        case .bool(let b): return b ? "true" : "false"
-        case .float(let f): return JSONCodec.formatNumber(f)
-        default: return s.string
-        }
+        try LibYAML.parseAll(text)
     }
 
     static let trueWords: Set<String> = ["y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"]

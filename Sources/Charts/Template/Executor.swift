@@ -394,14 +394,15 @@ final class Executor {
             throw fail(cmd.pos, context, "\(GoStrings.quote(name)) is not a defined function")
         }
         let total = args.count + (final == nil ? 0 : 1)
+        let identPos = cmd.args.first.map { a -> Int in if case .identifier(let n, let p) = a, n == name { return p }; return cmd.pos } ?? cmd.pos
         if let mx = spec.maxArgs, mx == spec.minArgs, total != mx {
-            throw fail(cmd.pos, context, "wrong number of args for \(name): want \(mx) got \(total)")
+            throw fail(identPos, name, "wrong number of args for \(name): want \(mx) got \(total)")
         }
         if total < spec.minArgs {
-            throw fail(cmd.pos, context, "wrong number of args for \(name): want at least \(spec.minArgs) got \(total)")
+            throw fail(identPos, name, "wrong number of args for \(name): want at least \(spec.minArgs) got \(args.count)")
         }
         if let mx = spec.maxArgs, total > mx {
-            throw fail(cmd.pos, context, "wrong number of args for \(name): want \(mx) got \(total)")
+            throw fail(identPos, name, "wrong number of args for \(name): want \(mx) got \(total)")
         }
         var argv: [Value] = []
         argv.reserveCapacity(total)
@@ -416,10 +417,45 @@ final class Executor {
         } catch let e as FunctionError {
             throw fail(cmd.pos, context, "error calling \(name): \(e.message)", cause: e)
         } catch let e as GoTypeError {
-            throw fail(cmd.pos, context, e.message)
+            throw typeError(e, name: name, identPos: identPos, args: args, argv: argv)
         } catch let e as WrappedExecError {
             throw fail(cmd.pos, context, "error calling \(name): \(e.description)", cause: e)
         }
+    }
+
+    /// Go reports a parameter type mismatch at the argument node: literals as "expected T; found X",
+    /// evaluated values as "wrong type for value; expected T; got U".
+    func typeError(_ e: GoTypeError, name: String, identPos: Int, args: [Arg], argv: [Value]) -> TemplateExecError {
+        guard let r = e.message.range(of: "expected "), e.message.hasPrefix("wrong type") || e.message.hasPrefix("invalid value") else {
+            return fail(identPos, name, e.message)
+        }
+        let expected = String(e.message[r.upperBound...].prefix { $0 != ";" })
+        func matches(_ v: Value) -> Bool {
+            switch (expected, v) {
+            case ("string", .string), ("int", .int), ("bool", .bool), ("map[string]interface {}", .map), ("map[string]interface {}", .null): return true
+            default: return false
+            }
+        }
+        guard let i = argv.firstIndex(where: { !matches($0) }) else { return fail(identPos, name, e.message) }
+        guard i < args.count else {
+            let node = args.last
+            return fail(node?.pos ?? identPos, node.map(Self.nodeContext) ?? name, e.message)
+        }
+        let node = args[i]
+        let context = Self.nodeContext(node)
+        switch node {
+        case .nilLiteral: return fail(node.pos, context, "cannot assign nil to \(expected)")
+        case .string, .number, .bool:
+            let kind = expected == "int" ? "integer" : expected
+            return fail(node.pos, context, "expected \(kind); found \(context)")
+        default:
+            return fail(node.pos, context, e.message)
+        }
+    }
+
+    static func nodeContext(_ a: Arg) -> String {
+        if case .pipeline(let p, _) = a { return p.source }
+        return a.source
     }
 
     // MARK: printing
