@@ -105,7 +105,7 @@ final class PodmanRuntime: Sendable {
         // podman names an image pulled from an OCI layout after its path, which must be lowercase:
         // go through a lowercase symbolic link.
         var link: String? = nil
-        if source.hasPrefix("oci:") || source.hasPrefix("oci-archive:") {
+        if !archive.contains(":") && source.hasPrefix("oci:") {
             let colon = source.firstIndex(of: ":")!
             let transport = String(source[..<colon]), path = String(source[source.index(after: colon)...])
             let l = Self.runRoot(nodeRoot(node)) + "/load-\(UUID().uuidString.lowercased())"
