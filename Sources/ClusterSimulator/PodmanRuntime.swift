@@ -102,10 +102,70 @@ final class PodmanRuntime: Sendable {
             let r = try await run(node, ["load", "-q", "-i", String(source.dropFirst("docker-archive:".count))])
             return r.out.trimmingCharacters(in: .whitespacesAndNewlines)
         }
+        // podman names an image pulled from an OCI layout after its path, which must be lowercase:
+        // go through a lowercase symbolic link.
+        var link: String? = nil
+        if !archive.contains(":") && source.hasPrefix("oci:") {
+            let colon = source.firstIndex(of: ":")!
+            let transport = String(source[..<colon]), path = String(source[source.index(after: colon)...])
+            let l = Self.runRoot(nodeRoot(node)) + "/load-\(UUID().uuidString.lowercased())"
+            try FileManager.default.createSymbolicLink(atPath: l, withDestinationPath: URL(fileURLWithPath: path).standardizedFileURL.path)
+            source = transport + ":" + l
+            link = l
+        }
+        defer { if let link { unlink(link) } }
         let r = try await run(node, ["pull", "-q", source])
         let id = r.out.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").last.map(String.init) ?? ""
         if let reference { try await run(node, ["tag", id, Self.normalize(reference)]) }
         return id
+    }
+
+    /// Loads every image of a Talos image-cache tree (`blob/sha256-<hex>`,
+    /// `manifests/<registry>/<repo>/reference/<tag>`, a `host:port` registry written `host_port_`) into a
+    /// node's store under its original name, as a node booted with that cache has it. Returns the names.
+    func loadImageCache(node: String, directory: String) async throws -> [String] {
+        let manifests = directory + "/manifests"
+        guard let walker = FileManager.default.enumerator(atPath: manifests) else {
+            throw SimulatorError.state(path: manifests, why: "not a Talos image cache (no manifests directory)")
+        }
+        var loaded: [String] = []
+        while let relative = walker.nextObject() as? String {
+            let parts = relative.split(separator: "/").map(String.init)
+            guard parts.count >= 4, parts[parts.count - 2] == "reference" else { continue }
+            let path = manifests + "/" + relative
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else { continue }
+            var registry = parts[0]
+            if registry.hasSuffix("_"), let sep = registry.dropLast().lastIndex(of: "_"),
+               Int(registry[registry.index(after: sep)..<registry.index(before: registry.endIndex)]) != nil {
+                registry = String(registry[..<sep]) + ":" + String(registry[registry.index(after: sep)..<registry.index(before: registry.endIndex)])
+            }
+            let name = "\(registry)/\(parts[1..<(parts.count - 2)].joined(separator: "/")):\(parts[parts.count - 1])"
+            let manifest = try Data(contentsOf: URL(fileURLWithPath: path))
+            let hex = SHA256.hash(data: manifest).map { String(format: "%02x", $0) }.joined()
+            let mediaType = (try? JSONValue.parse(manifest))?["mediaType"]?.stringValue ?? "application/vnd.oci.image.manifest.v1+json"
+            // An OCI layout over the cache's blobs (symlinked), holding this one manifest.
+            // (podman names an unnamed OCI layout after its path, which must then be lowercase.)
+            let layout = Self.runRoot(nodeRoot(node)) + "/cache-\(UUID().uuidString.lowercased())"
+            defer { try? FileManager.default.removeItem(atPath: layout) }
+            try FileManager.default.createDirectory(atPath: layout + "/blobs/sha256", withIntermediateDirectories: true)
+            try Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8).write(to: URL(fileURLWithPath: layout + "/oci-layout"))
+            let index: JSONValue = ["schemaVersion": 2, "manifests": [["mediaType": .string(mediaType), "digest": .string("sha256:" + hex),
+                                                                        "size": .number(Double(manifest.count))]]]
+            try index.encoded().write(to: URL(fileURLWithPath: layout + "/index.json"))
+            try manifest.write(to: URL(fileURLWithPath: layout + "/blobs/sha256/" + hex))
+            for blob in (try? FileManager.default.contentsOfDirectory(atPath: directory + "/blob")) ?? [] where blob.hasPrefix("sha256-") {
+                let target = layout + "/blobs/sha256/" + blob.dropFirst("sha256-".count)
+                if !FileManager.default.fileExists(atPath: target) {
+                    try FileManager.default.createSymbolicLink(atPath: target, withDestinationPath: directory + "/blob/" + blob)
+                }
+            }
+            let r = try await run(node, ["pull", "-q", "oci:" + layout])
+            let id = r.out.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").last.map(String.init) ?? ""
+            try await run(node, ["tag", id, Self.normalize(name)])
+            loaded.append(name)
+        }
+        return loaded
     }
 
     /// Kubernetes' image name rules: no registry means docker.io, no tag means latest.

@@ -34,11 +34,13 @@ public struct SimulatorConfiguration: Sendable {
     public var nodePortRange: ClosedRange<Int>
     /// Registries reached over plain HTTP or unverified TLS besides 127.0.0.1 and localhost.
     public var insecureRegistries: [String]
+    /// A Talos image-cache directory whose images every node starts with.
+    public var imageCache: String?
 
     public init(stateDirectory: String, apiPort: Int = 0, nodes: [SimulatedNode] = [SimulatedNode(name: "sim-node-1")],
-                nodePortRange: ClosedRange<Int> = 30000...32767, insecureRegistries: [String] = []) {
+                nodePortRange: ClosedRange<Int> = 30000...32767, insecureRegistries: [String] = [], imageCache: String? = nil) {
         self.stateDirectory = stateDirectory; self.apiPort = apiPort; self.nodes = nodes
-        self.nodePortRange = nodePortRange; self.insecureRegistries = insecureRegistries
+        self.nodePortRange = nodePortRange; self.insecureRegistries = insecureRegistries; self.imageCache = imageCache
     }
 }
 
@@ -149,6 +151,10 @@ public final class ClusterSimulator: Sendable {
         }
         for node in configuration.nodes {
             try await runtime.prepareNode(node.name)
+            if let cache = configuration.imageCache {
+                let names = try await runtime.loadImageCache(node: node.name, directory: cache)
+                logger.info("node \(node.name): \(names.count) images from the image cache \(cache)")
+            }
             _ = try await api.create(.core("Node", "nodes", namespaced: false), namespace: "", Kubelet.nodeObject(node))
         }
         _ = try await api.create(.core("Service", "services"), namespace: "default", [

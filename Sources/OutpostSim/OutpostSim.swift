@@ -49,6 +49,8 @@ struct ServeOptions: ParsableArguments {
     var nodePortRange: String = "30000-32767"
     @Option(name: .customLong("insecure-registry"), help: "A registry host:port pulled over HTTP or unverified TLS (127.0.0.1 and localhost always are).")
     var insecureRegistries: [String] = []
+    @Option(help: "A Talos image-cache directory (blob/, manifests/) whose images every node starts with.")
+    var imageCache: String?
 
     func configuration(stateDirectory: String) throws -> SimulatorConfiguration {
         let bounds = nodePortRange.split(separator: "-").compactMap { Int($0) }
@@ -79,7 +81,8 @@ struct ServeOptions: ParsableArguments {
         }
         return SimulatorConfiguration(stateDirectory: stateDirectory, apiPort: port,
                                       nodes: parsed.isEmpty ? [SimulatedNode(name: "sim-node-1")] : parsed,
-                                      nodePortRange: bounds[0]...bounds[1], insecureRegistries: insecureRegistries)
+                                      nodePortRange: bounds[0]...bounds[1], insecureRegistries: insecureRegistries,
+                                      imageCache: imageCache.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
     }
 }
 
@@ -102,6 +105,7 @@ struct Up: AsyncParsableCommand {
         var args = ["serve", "--state-dir", state.absolute, "--port", String(serve.port), "--node-port-range", serve.nodePortRange]
         for n in serve.nodes { args += ["--node", n] }
         for r in serve.insecureRegistries { args += ["--insecure-registry", r] }
+        if let c = serve.imageCache { args += ["--image-cache", URL(fileURLWithPath: c).standardizedFileURL.path] }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: exe)
         p.arguments = args

@@ -56,7 +56,10 @@ import TestSupport
                                              arguments: [dir + "/hook.py", String(port), dir + "/hook.crt", dir + "/hook.key"],
                                              logPath: dir + "/hook.log")
             defer { hook.stop() }
-            try await waitForPort(port)
+            do { try await waitForPort(port, timeout: 90) } catch {
+                Issue.record("the test webhook did not start: \(hook.log)")
+                throw error
+            }
             let caBundle = try Data(contentsOf: URL(fileURLWithPath: dir + "/ca.crt")).base64EncodedString()
             let wrongBundle = try Data(contentsOf: URL(fileURLWithPath: dir + "/wrong-ca.crt")).base64EncodedString()
 

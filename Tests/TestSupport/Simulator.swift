@@ -77,13 +77,15 @@ public func simulatorBinary() throws -> String {
 
 /// Starts a simulator for the duration of `body` and always tears it down (containers, image stores,
 /// files), even when `body` throws. `nodes` uses `outpost-sim up --node` syntax.
-public func withSimulator<T>(nodes: [String] = [], _ body: (SimulatorHandle) async throws -> T) async throws -> T {
+/// `arguments` are passed to `outpost-sim up` as they are (e.g. `["--image-cache", dir]`).
+public func withSimulator<T>(nodes: [String] = [], arguments: [String] = [], _ body: (SimulatorHandle) async throws -> T) async throws -> T {
     let binary = try simulatorBinary()
     let state = try makeTemporaryDirectory("outpost-sim")
     let base = 30000 + Int.random(in: 0..<25) * 100
     let range = base...(base + 99)
     var args = ["up", "--state-dir", state, "--node-port-range", "\(range.lowerBound)-\(range.upperBound)", "--output", "json"]
     for n in nodes { args += ["--node", n] }
+    args += arguments
     defer {
         _ = try? ProcessRunner.run(binary, ["down", "--state-dir", state])
         try? FileManager.default.removeItem(atPath: state)
