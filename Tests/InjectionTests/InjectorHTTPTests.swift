@@ -166,6 +166,11 @@ struct InjectorHTTPTests {
             garbage.send("\u{1}\u{2}\u{3} nonsense\r\n\r\n")
             #expect(garbage.readResponse()?.status == 400)
 
+            // A TLS ClientHello gets a plain-HTTP answer at once (clients try HTTPS first, then fall back).
+            let tls = try RawConnection(port: injector.port, timeoutSeconds: 3)
+            tls.send(Data([0x16, 0x03, 0x01, 0x00, 0xa5, 0x01, 0x00, 0x00, 0xa1, 0x03, 0x03]))
+            #expect(tls.readResponse()?.status == 400, "a TLS hello must be answered, not left waiting")
+
             let version = try RawConnection(port: injector.port)
             version.send("GET /v2/ HTTP/2.0\r\n\r\n")
             #expect(version.readResponse()?.status == 505)

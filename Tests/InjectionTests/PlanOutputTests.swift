@@ -153,3 +153,46 @@ struct InjectorBinaryTests {
         #expect(help.status == 0 && help.out.contains("usage: outpost-injector <sha256hex> [listen-address]"))
     }
 }
+
+@Suite("outpost init plan")
+struct InitPlanCommandTests {
+    /// The `outpost` executable `swift build` made.
+    func outpost() throws -> String {
+        let path = repositoryRoot() + "/.build/debug/outpost"
+        guard FileManager.default.isExecutableFile(atPath: path) else { throw POSIXError(.ENOENT) }
+        return path
+    }
+
+    @Test("writes chunks, manifests and plan.json and reports them as JSON")
+    func plans() async throws {
+        let layout = try await InjectionFixtures.shared.seedLayout()
+        let binary = try await InjectionFixtures.shared.injectorBinary()
+        try await withTemporaryDirectory("cli-plan") { dir in
+            let r = try ProcessRunner.run(try outpost(), ["init", "plan", layout, "--output-dir", dir + "/out",
+                                                          "--injector", binary, "--output", "json"])
+            #expect(r.status == 0, "\(r.err)")
+            let json = try JSONValue.parse(r.stdout)
+            let chunks = json["chunks"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            #expect(!chunks.isEmpty)
+            var all = Data()
+            for c in chunks { all.append(try Data(contentsOf: URL(fileURLWithPath: dir + "/out/chunks/" + c))) }
+            #expect(try sha256sumOf(all) == json["payloadSHA256"]?.stringValue)
+            #expect(FileManager.default.fileExists(atPath: dir + "/out/plan.json"))
+            #expect(FileManager.default.fileExists(atPath: dir + "/out/manifests/30-pod-injector.json"))
+        }
+    }
+
+    @Test("a missing seed image or half a node/pod pair is a one-line error and a non-zero exit")
+    func errors() async throws {
+        let layout = try await InjectionFixtures.shared.seedLayout()
+        try await withTemporaryDirectory("cli-plan-bad") { dir in
+            let missing = try ProcessRunner.run(try outpost(), ["init", "plan", layout, "--output-dir", dir,
+                                                                "--seed-image", "registry:9.9.9"])
+            #expect(missing.status != 0)
+            #expect(missing.err.contains("seed image docker.io/library/registry:9.9.9 is not in the package's images"))
+            let half = try ProcessRunner.run(try outpost(), ["init", "plan", layout, "--output-dir", dir, "--nodes", "n.json"])
+            #expect(half.status != 0)
+            #expect(half.err.contains("--nodes and --pods go together"))
+        }
+    }
+}

@@ -51,11 +51,16 @@ final class RawConnection {
     }
 
     /// Reads one response (head plus Content-Length bytes of body, none for HEAD).
+    /// Bytes received past the end of the last response (pipelined responses can share a read).
+    private var pending = Data()
+
     func readResponse(head isHead: Bool = false) -> HTTPResponse? {
-        var data = Data()
+        var data = pending
+        pending = Data()
         var buf = [UInt8](repeating: 0, count: 65536)
         while true {
             if let r = HTTPResponse.parse(data, isHead: isHead), data.count >= r.totalLength {
+                pending = data.count > r.totalLength ? Data(data[(data.startIndex + r.totalLength)...]) : Data()
                 return r
             }
             let n = recv(fd, &buf, buf.count, 0)

@@ -112,6 +112,13 @@ final class Server {
 
     /// Answers the request in the input buffer once its head is complete.
     private func process(_ c: Connection, _ now: Int64) {
+        // A TLS ClientHello (record type 0x16): clients such as skopeo try HTTPS first and wait for a
+        // handshake. Answer in plain HTTP at once so they fail fast and fall back to HTTP.
+        if c.inputCount > 0 && c.input[0] == 0x16 {
+            c.inputCount = 0
+            send(c, errorResponse(400, "UNSUPPORTED", Bytes("this registry speaks plain HTTP, not TLS"), detail: []), now, close: true)
+            return
+        }
         guard let end = headEnd(c) else {
             if c.inputCount >= Connection.headLimit {
                 send(c, errorResponse(431, "SIZE_INVALID", Bytes("request head larger than 8192 bytes"), detail: []), now, close: true)
