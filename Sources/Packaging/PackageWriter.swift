@@ -145,8 +145,12 @@ public enum PackageWriter {
         let compressed = pkg.metadata?.uncompressed != true
         let tmp = work + "/" + fileName
         options.progress.begin("writing \(fileName)", total: total, unit: .bytes)
+        // With --max-package-size the archive is written straight into parts (no second copy on disk).
+        let chunk = Int64(options.maxPackageSizeMB) * 1_000_000
+        let splitter = chunk > 0 ? SplittingSink(directory: work, chunkSize: chunk, context: destination) : nil
         do {
-            let file = try FileSink(path: tmp)
+            let file: ByteSink
+            if let splitter { file = splitter } else { file = try FileSink(path: tmp) }
             let sink: ByteSink = compressed ? try ZstdSink(next: file, level: options.compressionLevel, context: destination) : file
             let tar = try TarWriter(sink: sink, context: destination)
             for name in entries.keys.sorted() {
@@ -160,14 +164,10 @@ public enum PackageWriter {
         }
         options.progress.end("writing \(fileName)")
 
-        // 4. Move into place: whole, or split into parts.
-        let chunk = Int64(options.maxPackageSizeMB) * 1_000_000
-        let size = fileSize(tmp)
+        // 4. Move into place: whole, or as parts.
         removeStaleParts(of: destination)
-        if options.maxPackageSizeMB > 0 && size > chunk {
-            let part0 = try SplitPackage.split(file: tmp, into: destination, chunkSize: chunk, work: work)
-            unlink(destination)
-            return URL(fileURLWithPath: part0)
+        if let splitter {
+            return URL(fileURLWithPath: try SplitPackage.place(splitter, destination: destination, work: work))
         }
         guard rename(tmp, destination) == 0 else { throw PackagingError.io(path: destination, message: String(cString: strerror(errno))) }
         return URL(fileURLWithPath: destination)

@@ -1,3 +1,4 @@
+import Archiving
 import Crypto
 import Foundation
 #if canImport(Glibc)
@@ -25,49 +26,26 @@ public enum SplitPackage {
     /// Whether `path` names a `.part000` file.
     public static func isSplit(_ path: String) -> Bool { path.hasSuffix(".part000") }
 
-    /// Splits `file` (in `work`) into parts named after `destination`, writing them under temporary
-    /// names first and renaming them into place only when all are written. Returns the `.part000` path.
-    static func split(file: String, into destination: String, chunkSize: Int64, work: String) throws -> String {
-        let size = PackageWriter.fileSize(file)
-        let count = Int((size + chunkSize - 1) / chunkSize)
-        guard count <= maxParts else {
-            throw PackagingError.splitPackage(path: destination, message: "\(count) parts needed but at most \(maxParts) are allowed: raise --max-package-size")
+    /// Moves the parts a `SplittingSink` wrote into place beside `destination`: one part becomes the
+    /// whole file (Zarf splits only packages larger than the limit); several become `.part001…` plus
+    /// the `.part000` record, renamed only once all are written. Returns the path to hand the user.
+    static func place(_ sink: SplittingSink, destination: String, work: String) throws -> String {
+        if sink.parts.count == 1 {
+            guard rename(sink.parts[0], destination) == 0 else { throw PackagingError.io(path: destination, message: String(cString: strerror(errno))) }
+            return destination
         }
-        let input = open(file, O_RDONLY | O_CLOEXEC)
-        guard input >= 0 else { throw PackagingError.io(path: file, message: String(cString: strerror(errno))) }
-        defer { close(input) }
-        var hasher = SHA256()
-        let bufSize = 1 << 20
-        let buf = UnsafeMutableRawPointer.allocate(byteCount: bufSize, alignment: 16)
-        defer { buf.deallocate() }
-        var temps: [(String, String)] = []
-        for n in 1...count {
-            let tmp = work + String(format: "/part%03d", n)
-            let out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            guard out >= 0 else { throw PackagingError.io(path: tmp, message: String(cString: strerror(errno))) }
-            var remaining = chunkSize
-            while remaining > 0 {
-                let n = read(input, buf, Int(min(Int64(bufSize), remaining)))
-                if n < 0 { if errno == EINTR { continue }; close(out); throw PackagingError.io(path: file, message: String(cString: strerror(errno))) }
-                if n == 0 { break }
-                hasher.update(bufferPointer: UnsafeRawBufferPointer(start: buf, count: n))
-                try writeAll(out, UnsafeRawBufferPointer(start: buf, count: n), path: tmp)
-                remaining -= Int64(n)
-            }
-            fsync(out)
-            close(out)
-            temps.append((tmp, partPath(destination, n)))
-        }
-        let record = Record(Sha256Sum: hasher.finalize().map { String(format: "%02x", $0) }.joined(), Bytes: size, Count: count)
+        let record = Record(Sha256Sum: sink.sha256Hex, Bytes: sink.totalBytes, Count: sink.parts.count)
         let tmp0 = work + "/part000"
         try record.json.write(to: URL(fileURLWithPath: tmp0))
-        temps.append((tmp0, partPath(destination, 0)))
-        for (from, to) in temps {
+        var moves = sink.parts.enumerated().map { ($1, partPath(destination, $0 + 1)) }
+        moves.append((tmp0, partPath(destination, 0)))
+        for (i, (from, to)) in moves.enumerated() {
             guard rename(from, to) == 0 else {
-                for (_, placed) in temps { unlink(placed) }
+                for (_, placed) in moves.prefix(i) { unlink(placed) }
                 throw PackagingError.io(path: to, message: String(cString: strerror(errno)))
             }
         }
+        unlink(destination)
         return partPath(destination, 0)
     }
 
@@ -130,5 +108,68 @@ public enum SplitPackage {
             throw PackagingError.splitPackage(path: path, message: "the parts' SHA-256 is \(hex) but the record says \(record.Sha256Sum): a part is damaged or from another package")
         }
         return (record, parts)
+    }
+}
+
+/// A byte sink that writes the archive straight into parts of at most `chunkSize` bytes (hashing the
+/// whole stream as it goes), so splitting a package never needs a second copy of it on disk.
+final class SplittingSink: ByteSink {
+    let directory: String
+    let chunkSize: Int64
+    let context: String
+    private(set) var parts: [String] = []
+    private(set) var totalBytes: Int64 = 0
+    private var fd: Int32 = -1
+    private var inPart: Int64 = 0
+    private var hasher = SHA256()
+    private(set) var sha256Hex = ""
+
+    init(directory: String, chunkSize: Int64, context: String) {
+        self.directory = directory
+        self.chunkSize = chunkSize
+        self.context = context
+    }
+
+    deinit { if fd >= 0 { close(fd) } }
+
+    private func openNext() throws {
+        guard parts.count < SplitPackage.maxParts else {
+            throw PackagingError.splitPackage(path: context, message: "more than \(SplitPackage.maxParts) parts needed: raise --max-package-size")
+        }
+        let path = directory + String(format: "/part%03d", parts.count + 1)
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw PackagingError.io(path: path, message: String(cString: strerror(errno))) }
+        parts.append(path)
+        inPart = 0
+    }
+
+    private func closeCurrent() throws {
+        guard fd >= 0 else { return }
+        if fsync(fd) != 0 { throw PackagingError.io(path: parts.last ?? context, message: String(cString: strerror(errno))) }
+        close(fd)
+        fd = -1
+    }
+
+    func write(_ buf: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < buf.count {
+            if fd < 0 || inPart == chunkSize {
+                try closeCurrent()
+                try openNext()
+            }
+            let n = Int(min(Int64(buf.count - offset), chunkSize - inPart))
+            let slice = UnsafeRawBufferPointer(rebasing: buf[offset..<(offset + n)])
+            try SplitPackage.writeAll(fd, slice, path: parts.last!)
+            hasher.update(bufferPointer: slice)
+            inPart += Int64(n)
+            totalBytes += Int64(n)
+            offset += n
+        }
+    }
+
+    func finish() throws {
+        if parts.isEmpty { try openNext() }
+        try closeCurrent()
+        sha256Hex = hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }
 }

@@ -114,6 +114,12 @@ struct LayoutWriterTests {
             let c = try PackageReader.verify(path: url.path)
             #expect(c.split?.Count == record.Count)
             #expect(c.package.kind == .initConfig)
+            // A limit above the package size writes one whole file, replacing the stale parts.
+            let whole2 = try PackageWriter.write(staging: staging, definition: def, outputDirectory: root + "/out",
+                                                 options: PackageWriteOptions(maxPackageSizeMB: 100))
+            #expect(whole2.lastPathComponent == "zarf-init-amd64-v0.1.0.tar.zst")
+            #expect(Fixtures.listing(root + "/out") == ["zarf-init-amd64-v0.1.0.tar.zst"])
+            #expect(try Data(contentsOf: whole2) == Data(contentsOf: URL(fileURLWithPath: whole)))
         }
     }
 
