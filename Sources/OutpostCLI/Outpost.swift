@@ -16,6 +16,7 @@ struct Outpost: AsyncParsableCommand {
             PackageCommand.self,
             KeysCommand.self,
             InitCommand.self,
+            AgentCommands.self,
         ]
     )
 }

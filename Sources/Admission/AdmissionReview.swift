@@ -1,0 +1,103 @@
+import Foundation
+import OutpostCore
+
+/// The parts of an AdmissionReview request the hooks use (admission.k8s.io/v1 and v1beta1 share them).
+public struct AdmissionRequest: Sendable {
+    /// `admission.k8s.io/v1` or `admission.k8s.io/v1beta1`: the response echoes it.
+    public var apiVersion: String
+    public var uid: String
+    public var operation: String
+    public var kind: String
+    public var subResource: String
+    public var namespace: String
+    public var object: JSONValue
+
+    public init(apiVersion: String = "admission.k8s.io/v1", uid: String, operation: String = "CREATE",
+                kind: String = "", subResource: String = "", namespace: String = "", object: JSONValue) {
+        self.apiVersion = apiVersion
+        self.uid = uid
+        self.operation = operation
+        self.kind = kind
+        self.subResource = subResource
+        self.namespace = namespace
+        self.object = object
+    }
+
+    /// The deepest nesting accepted: Kubernetes objects are far shallower; this bounds recursion on hostile input.
+    public static let maximumDepth = 128
+
+    /// Parses an AdmissionReview body. Throws `AdmissionError` naming what is wrong (the server answers 400).
+    public static func parse(_ data: Data) throws -> AdmissionRequest {
+        try checkDepth(data)
+        let review: JSONValue
+        do { review = try JSONValue.parse(data) } catch {
+            throw AdmissionError.malformedJSON(String(describing: error).prefix(300).description)
+        }
+        guard review.objectValue != nil else { throw AdmissionError.malformedJSON("the body is not a JSON object") }
+        let apiVersion = review["apiVersion"]?.stringValue ?? ""
+        let kind = review["kind"]?.stringValue ?? ""
+        guard kind == "AdmissionReview",
+              apiVersion == "admission.k8s.io/v1" || apiVersion == "admission.k8s.io/v1beta1" else {
+            throw AdmissionError.unsupportedReview(apiVersion: apiVersion, kind: kind)
+        }
+        guard let req = review["request"], req.objectValue != nil else { throw AdmissionError.missingField("request") }
+        guard let uid = req["uid"]?.stringValue, !uid.isEmpty else { throw AdmissionError.missingField("request.uid") }
+        guard let op = req["operation"]?.stringValue else { throw AdmissionError.missingField("request.operation") }
+        let object = req["object"] ?? .null
+        return AdmissionRequest(apiVersion: apiVersion, uid: uid, operation: op,
+                                kind: req["kind"]?["kind"]?.stringValue ?? "",
+                                subResource: req["subResource"]?.stringValue ?? "",
+                                namespace: req["namespace"]?.stringValue ?? "", object: object)
+    }
+
+    /// Rejects documents nested deeper than `maximumDepth` before any recursive parsing.
+    static func checkDepth(_ data: Data) throws {
+        var depth = 0, inString = false, escaped = false, offset = 0
+        for b in data {
+            defer { offset += 1 }
+            if inString {
+                if escaped { escaped = false } else if b == UInt8(ascii: "\\") { escaped = true }
+                else if b == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch b {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                depth += 1
+                if depth > maximumDepth {
+                    throw AdmissionError.malformedJSON("nested deeper than \(maximumDepth) levels at byte offset \(offset)")
+                }
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
+            default: break
+            }
+        }
+    }
+}
+
+/// The webhook's verdict on one request: allowed with a patch, allowed unchanged, or denied with a message.
+public struct AdmissionResult: Sendable, Equatable {
+    public var allowed: Bool
+    public var patch: [PatchOperation]
+    public var message: String?
+
+    public static func allow(_ patch: [PatchOperation] = [], message: String? = nil) -> AdmissionResult {
+        AdmissionResult(allowed: true, patch: patch, message: message)
+    }
+    public static func deny(_ message: String) -> AdmissionResult { AdmissionResult(allowed: false, patch: [], message: message) }
+}
+
+extension AdmissionResult {
+    /// The AdmissionReview response document for `request`: uid, allowed, base64 JSONPatch, status message.
+    public func review(for request: AdmissionRequest) throws -> JSONValue {
+        var response: [String: JSONValue] = ["uid": .string(request.uid), "allowed": .bool(allowed)]
+        if !patch.isEmpty {
+            response["patchType"] = "JSONPatch"
+            response["patch"] = .string(try patch.encoded().base64EncodedString())
+        }
+        if let message {
+            response["status"] = allowed ? ["message": .string(message)]
+                : ["code": 403, "message": .string(message), "status": "Failure", "reason": "Forbidden"]
+        }
+        return ["apiVersion": .string(request.apiVersion), "kind": "AdmissionReview", "response": .object(response)]
+    }
+}

@@ -1,0 +1,173 @@
+import Foundation
+import OCI
+import OutpostCore
+
+/// The admission hooks the agent serves, one per route (paths as Zarf's agent, see zarf-compat.md).
+public enum Hook: String, Sendable, CaseIterable {
+    case pod, fluxGitRepository, fluxHelmRepository, fluxOCIRepository
+    case argoApplication, argoApplicationSet, argoAppProject, argoRepository
+
+    public var path: String {
+        switch self {
+        case .pod: return "/mutate/pod"
+        case .fluxGitRepository: return "/mutate/flux-gitrepository"
+        case .fluxHelmRepository: return "/mutate/flux-helmrepository"
+        case .fluxOCIRepository: return "/mutate/flux-ocirepository"
+        case .argoApplication: return "/mutate/argocd-application"
+        case .argoApplicationSet: return "/mutate/argocd-applicationset"
+        case .argoAppProject: return "/mutate/argocd-appproject"
+        case .argoRepository: return "/mutate/argocd-repository"
+        }
+    }
+
+    public init(path: String) throws {
+        guard let h = Hook.allCases.first(where: { $0.path == path }) else { throw AdmissionError.unknownRoute(path) }
+        self = h
+    }
+}
+
+/// Applies the agent's rewrite rules to one admission request. Pure: no network, no clock.
+///
+/// Namespace labels are not part of an AdmissionReview; callers that know them (a cluster client) pass them,
+/// otherwise the webhook's namespaceSelector is what exempts `skip|ignore` namespaces.
+public struct Mutator: Sendable {
+    public var config: AgentConfig
+
+    public init(config: AgentConfig) { self.config = config }
+
+    /// The label that opts objects and namespaces in or out.
+    public static let agentLabel = "zarf.dev/agent"
+
+    /// Zarf's rule: the object's label decides first, then the namespace's; otherwise the policy.
+    public static func shouldMutate(objectLabels: [String: String], namespaceLabels: [String: String],
+                                    policy: MutationPolicy) -> Bool {
+        for labels in [objectLabels, namespaceLabels] {
+            switch labels[agentLabel] {
+            case "mutate": return true
+            case "ignore", "skip": return false
+            default: continue
+            }
+        }
+        return policy == .all
+    }
+
+    /// Mutates `request` with `hook`. Errors become denials carrying the reason.
+    public func mutate(_ hook: Hook, _ request: AdmissionRequest, namespaceLabels: [String: String] = [:]) -> AdmissionResult {
+        guard request.operation == "CREATE" || request.operation == "UPDATE" else {
+            return .allow(message: "operation \(request.operation) is not mutated")
+        }
+        guard request.object.objectValue != nil else { return .deny(AdmissionError.missingField("request.object").description) }
+        let object = ObjectView(request.object)
+        guard Self.shouldMutate(objectLabels: object.labels, namespaceLabels: namespaceLabels, policy: config.policy) else {
+            return .allow()
+        }
+        do {
+            switch hook {
+            case .pod: return try PodHook(config: config).mutate(object, subResource: request.subResource)
+            case .fluxGitRepository: return try FluxHooks(config: config).gitRepository(object)
+            case .fluxHelmRepository: return try FluxHooks(config: config).helmRepository(object)
+            case .fluxOCIRepository: return try FluxHooks(config: config).ociRepository(object, operation: request.operation)
+            case .argoApplication: return try ArgoHooks(config: config).application(object)
+            case .argoApplicationSet: return try ArgoHooks(config: config).applicationSet(object)
+            case .argoAppProject: return try ArgoHooks(config: config).appProject(object)
+            case .argoRepository: return try ArgoHooks(config: config).repositorySecret(object)
+            }
+        } catch {
+            return .deny(String(describing: error))
+        }
+    }
+
+    /// The whole exchange on bytes: AdmissionReview in, AdmissionReview out.
+    /// Throws `AdmissionError` only when the body is not an AdmissionReview (the server answers 400).
+    public func review(_ hook: Hook, body: Data, namespaceLabels: [String: String] = [:]) throws -> Data {
+        let request = try AdmissionRequest.parse(body)
+        let result = mutate(hook, request, namespaceLabels: namespaceLabels)
+        return try result.review(for: request).encoded()
+    }
+}
+
+/// Read access to the metadata every hook needs, plus the `zarf-agent: patched` label patch.
+struct ObjectView {
+    let json: JSONValue
+    init(_ json: JSONValue) { self.json = json }
+
+    var hasMetadata: Bool { json["metadata"]?.objectValue != nil }
+    var labelsJSON: [String: JSONValue] { json["metadata"]?["labels"]?.objectValue ?? [:] }
+    var annotationsJSON: [String: JSONValue] { json["metadata"]?["annotations"]?.objectValue ?? [:] }
+    var labels: [String: String] { labelsJSON.compactMapValues(\.stringValue) }
+
+    /// `add /metadata` when the object has none, so the label and annotation patches apply.
+    func metadataPatch() -> [PatchOperation] { hasMetadata ? [] : [.add("/metadata", [:])] }
+
+    func patchedLabelPatch() -> PatchOperation {
+        var l = labelsJSON
+        l["zarf-agent"] = "patched"
+        return .add("/metadata/labels", .object(l))
+    }
+}
+
+/// Reference helpers shared by the hooks: Zarf's host-prefix rule and URL hostname comparison.
+enum References {
+    /// Zarf's image rule: unchanged when the target host starts with the image's host, else the Zarf name.
+    static func image(_ original: String, target: String, field: String) throws -> String {
+        let ref: ImageReference
+        do { ref = try ImageReference(parsing: original) } catch {
+            throw AdmissionError.invalidReference(field: field, value: original, reason: String(describing: error))
+        }
+        if target.hasPrefix(ref.registry) { return original }
+        return ZarfTransform.image(ref, targetHost: target)
+    }
+
+    static func isOCI(_ url: String) -> Bool { url.hasPrefix("oci://") }
+
+    /// `oci://<registry>/<path>` for an OCI URL (tag or digest dropped, as Zarf does).
+    static func ociURL(_ url: String, target: String, field: String) throws -> String {
+        let transformed = try image(url, target: target, field: field)
+        do { return "oci://" + (try ImageReference(parsing: transformed)).name } catch {
+            throw AdmissionError.invalidReference(field: field, value: url, reason: String(describing: error))
+        }
+    }
+
+    static func gitURL(_ url: String, config: AgentConfig, field: String) throws -> String {
+        do { return try ZarfTransform.gitURL(url, server: config.gitServerAddress, user: config.gitPushUsername) } catch {
+            throw AdmissionError.invalidReference(field: field, value: url, reason: String(describing: error))
+        }
+    }
+
+    /// The host of a URL without port or brackets (Go's `url.Hostname()`); nil when there is none.
+    static func hostname(_ s: String) -> String? {
+        guard let schemeEnd = s.range(of: "://") else { return nil }
+        var rest = s[schemeEnd.upperBound...]
+        if let end = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) { rest = rest[..<end] }
+        if let at = rest.lastIndex(of: "@") { rest = rest[rest.index(after: at)...] }
+        if rest.hasPrefix("[") {
+            guard let close = rest.firstIndex(of: "]") else { return nil }
+            return String(rest[rest.index(after: rest.startIndex)..<close]).lowercased()
+        }
+        let host = rest.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        return host.isEmpty ? nil : host.lowercased()
+    }
+
+    /// Zarf's "already points at our server" check: the hostnames of both URLs are equal.
+    static func hostnamesMatch(_ a: String, _ b: String) -> Bool {
+        guard let ha = hostname(a), let hb = hostname(b) else { return false }
+        return ha == hb
+    }
+}
+
+extension Hook {
+    /// The hook for an object kind, for callers that have a review but no route (`outpost agent mutate`).
+    public init(kind: String) throws {
+        switch kind {
+        case "Pod": self = .pod
+        case "GitRepository": self = .fluxGitRepository
+        case "HelmRepository": self = .fluxHelmRepository
+        case "OCIRepository": self = .fluxOCIRepository
+        case "Application": self = .argoApplication
+        case "ApplicationSet": self = .argoApplicationSet
+        case "AppProject": self = .argoAppProject
+        case "Secret": self = .argoRepository
+        default: throw AdmissionError.unknownRoute("kind \(kind.isEmpty ? "<none>" : kind)")
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// Admission: placeholder until the module's issue lands.

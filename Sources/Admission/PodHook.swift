@@ -1,0 +1,75 @@
+import Foundation
+import OutpostCore
+
+/// Pod mutation: every container image (containers, initContainers, ephemeralContainers) and image volume
+/// rewritten to the internal registry, the `private-registry` pull secret, the `zarf-agent: patched` label
+/// and `zarf.dev/original-image-<container>` annotations holding the original references.
+struct PodHook {
+    let config: AgentConfig
+
+    static let pullSecret = "private-registry"
+
+    /// `zarf.dev/original-<kind>-<name>`, the name part cut to 63 characters and stripped of trailing `-`.
+    static func annotationKey(_ kind: String, _ name: String) -> String {
+        var n = "original-\(kind)-\(name)"
+        if n.utf8.count > 63 { n = String(decoding: Array(n.utf8.prefix(63)), as: UTF8.self) }
+        while n.hasSuffix("-") { n.removeLast() }
+        return "zarf.dev/\(n)"
+    }
+
+    func mutate(_ pod: ObjectView, subResource: String) throws -> AdmissionResult {
+        switch subResource {
+        case "": break
+        case "ephemeralcontainers": return try ephemeral(pod)
+        default: throw AdmissionError.unsupportedSubresource(subResource)
+        }
+        if pod.labels["zarf-agent"] == "patched" { return .allow() }
+        guard let spec = pod.json["spec"], spec.objectValue != nil else { throw AdmissionError.missingField("spec") }
+
+        var patches = pod.metadataPatch()
+        patches.append(.add("/spec/imagePullSecrets", [["name": .string(Self.pullSecret)]]))
+        var annotations = pod.annotationsJSON
+        for list in ["initContainers", "containers", "ephemeralContainers"] {
+            patches += try containerPatches(spec, list: list, annotations: &annotations)
+        }
+        for (i, volume) in (spec["volumes"]?.arrayValue ?? []).enumerated() {
+            guard let image = volume["image"], image.objectValue != nil else { continue }
+            let name = volume["name"]?.stringValue ?? "\(i)"
+            guard let reference = image["reference"]?.stringValue, !reference.isEmpty else {
+                throw AdmissionError.invalidReference(field: "spec.volumes[\(i)].image.reference", value: "",
+                    reason: "volume \"\(name)\" has an image volume source with an empty reference")
+            }
+            let replacement = try References.image(reference, target: config.registryAddress,
+                                                   field: "spec.volumes[\(i)].image.reference")
+            annotations[Self.annotationKey("volume", name)] = .string(reference)
+            patches.append(.replace("/spec/volumes/\(i)/image/reference", .string(replacement)))
+        }
+        patches.append(pod.patchedLabelPatch())
+        patches.append(.add("/metadata/annotations", .object(annotations)))
+        return .allow(patches)
+    }
+
+    /// The `pods/ephemeralcontainers` subresource: only ephemeral container images and their annotations.
+    private func ephemeral(_ pod: ObjectView) throws -> AdmissionResult {
+        guard let spec = pod.json["spec"], spec.objectValue != nil else { throw AdmissionError.missingField("spec") }
+        var patches = pod.metadataPatch()
+        var annotations = pod.annotationsJSON
+        patches += try containerPatches(spec, list: "ephemeralContainers", annotations: &annotations)
+        patches.append(.add("/metadata/annotations", .object(annotations)))
+        return .allow(patches)
+    }
+
+    private func containerPatches(_ spec: JSONValue, list: String, annotations: inout [String: JSONValue]) throws -> [PatchOperation] {
+        var patches: [PatchOperation] = []
+        for (i, container) in (spec[list]?.arrayValue ?? []).enumerated() {
+            let field = "spec.\(list)[\(i)].image"
+            guard let image = container["image"]?.stringValue, !image.isEmpty else {
+                throw AdmissionError.invalidReference(field: field, value: "", reason: "the container has no image")
+            }
+            let replacement = try References.image(image, target: config.registryAddress, field: field)
+            annotations[Self.annotationKey("image", container["name"]?.stringValue ?? "\(i)")] = .string(image)
+            patches.append(.replace("/spec/\(list)/\(i)/image", .string(replacement)))
+        }
+        return patches
+    }
+}

@@ -1,1 +1,0 @@
-// AdmissionServer: placeholder until the module's issue lands.

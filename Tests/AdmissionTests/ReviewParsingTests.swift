@@ -1,0 +1,79 @@
+import Admission
+import Foundation
+import OutpostCore
+import Testing
+
+/// AdmissionReview envelopes, zarf-state reading and route naming.
+@Suite struct ReviewParsingTests {
+    @Test(arguments: [
+        ("", "malformed JSON"),
+        ("{", "malformed JSON"),
+        ("[]", "not a JSON object"),
+        (#"{"apiVersion":"v1","kind":"Pod"}"#, "unsupported review v1/Pod"),
+        (#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}"#, "missing or invalid field request"),
+        (#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"operation":"CREATE"}}"#, "request.uid"),
+        (#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u"}}"#, "request.operation"),
+    ])
+    func malformedReviewsAreRejectedWithAReason(body: String, needle: String) {
+        do {
+            _ = try AdmissionRequest.parse(Data(body.utf8))
+            Issue.record("\(body) was accepted")
+        } catch {
+            #expect(String(describing: error).contains(needle), "\(error)")
+        }
+    }
+
+    @Test func deepNestingIsRejectedBeforeParsing() {
+        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        #expect(throws: AdmissionError.self) { try AdmissionRequest.parse(Data(deep.utf8)) }
+        // brackets inside strings do not count
+        let body = #"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE","object":{"a":"\#(String(repeating: "[", count: 500))"}}}"#
+        #expect((try? AdmissionRequest.parse(Data(body.utf8)))?.uid == "u")
+    }
+
+    @Test func zarfStateIsRead() throws {
+        let state = #"""
+        {"distro":"talos","storageClass":"local","agentMutationPolicy":"labeled",
+         "registryInfo":{"pushUsername":"zarf-push","pushPassword":"p1","pullUsername":"zarf-pull","pullPassword":"p2",
+                         "address":"127.0.0.1:31999","nodePort":31999,"secret":"s","registryMode":"nodeport"},
+         "gitServer":{"pushUsername":"zarf-git-user","pushPassword":"g1","pullUsername":"zarf-git-read-user","pullPassword":"g2",
+                      "address":"http://zarf-gitea-http.zarf.svc.cluster.local:3000"},
+         "agentTLS":{"ca":"","cert":"","key":""},"injectorInfo":{"injectorImage":"x","payLoadConfigMapAmount":3,"payLoadShaSum":"y","port":5000}}
+        """#
+        let c = try AgentConfig(zarfState: Data(state.utf8))
+        #expect(c == AgentConfig(registryAddress: "127.0.0.1:31999", registryInternal: true, registryPullUsername: "zarf-pull",
+                                 registryPullPassword: "p2", gitServerAddress: "http://zarf-gitea-http.zarf.svc.cluster.local:3000",
+                                 gitPushUsername: "zarf-git-user", gitPullUsername: "zarf-git-read-user", gitPullPassword: "g2",
+                                 policy: .labeled))
+        let external = try AgentConfig(zarfState: Data(#"{"registryInfo":{"address":"reg.example.com","registryMode":"external"}}"#.utf8))
+        #expect(!external.registryInternal && external.policy == .all && !external.gitServerConfigured)
+        let legacy = try AgentConfig(zarfState: Data(#"{"registryInfo":{"address":"127.0.0.1:31999","nodePort":31999}}"#.utf8))
+        #expect(legacy.registryInternal)
+    }
+
+    @Test(arguments: ["", "[]", #"{"registryInfo":{}}"#, #"{"registryInfo":{"address":"a"},"agentMutationPolicy":"some"}"#])
+    func badStateIsRejected(state: String) {
+        #expect(throws: AdmissionError.self) { try AgentConfig(zarfState: Data(state.utf8)) }
+    }
+
+    @Test func routesMatchZarf() throws {
+        #expect(Hook.allCases.map(\.path).sorted() == [
+            "/mutate/argocd-application", "/mutate/argocd-applicationset", "/mutate/argocd-appproject",
+            "/mutate/argocd-repository", "/mutate/flux-gitrepository", "/mutate/flux-helmrepository",
+            "/mutate/flux-ocirepository", "/mutate/pod"])
+        #expect(try Hook(path: "/mutate/pod") == .pod)
+        #expect(throws: AdmissionError.self) { try Hook(path: "/mutate/nothing") }
+    }
+
+    @Test func responseCarriesUIDAndBase64Patch() throws {
+        let request = AdmissionRequest(uid: "abc", object: [:])
+        let review = try AdmissionResult.allow([.add("/metadata/labels", ["a": "b"])]).review(for: request)
+        #expect(review["response"]?["uid"]?.stringValue == "abc")
+        let patch = try #require(review["response"]?["patch"]?.stringValue.flatMap { Data(base64Encoded: $0) })
+        #expect(try JSONValue.parse(patch) == [["op": "add", "path": "/metadata/labels", "value": ["a": "b"]]])
+        let denied = try AdmissionResult.deny("no").review(for: request)
+        #expect(denied["response"]?["allowed"] == false)
+        #expect(denied["response"]?["patch"] == nil)
+        #expect(denied["response"]?["status"]?["message"]?.stringValue == "no")
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import OutpostCore
+import Testing
+import TestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The built `outpost` binary and helpers to run `outpost agent serve` as a real process, make
+/// certificates with `openssl`, and talk to the server with `curl` and `openssl s_client`.
+enum ServerHarness {
+    static var outpost: String { repositoryRoot() + "/.build/debug/outpost" }
+
+    /// A CA and a server certificate for localhost/127.0.0.1 (and `extraDNS`), made by openssl.
+    static func makeCertificates(in dir: String, prefix: String = "", extraDNS: [String] = []) throws {
+        let ca = "\(dir)/\(prefix)ca"
+        try ProcessRunner.run("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                                          "-keyout", ca + ".key", "-out", ca + ".crt", "-days", "2", "-subj", "/CN=outpost-test-ca-\(prefix)",
+                                          "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"], check: true)
+        try ProcessRunner.run("openssl", ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                                          "-keyout", "\(dir)/\(prefix)tls.key", "-out", "\(dir)/\(prefix)tls.csr", "-subj", "/CN=localhost"], check: true)
+        let san = (["DNS:localhost", "IP:127.0.0.1"] + extraDNS.map { "DNS:" + $0 }).joined(separator: ",")
+        try "subjectAltName=\(san)\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
+            .write(toFile: "\(dir)/\(prefix)ext.cnf", atomically: true, encoding: .utf8)
+        try ProcessRunner.run("openssl", ["x509", "-req", "-in", "\(dir)/\(prefix)tls.csr", "-CA", ca + ".crt", "-CAkey", ca + ".key",
+                                          "-CAcreateserial", "-out", "\(dir)/\(prefix)tls.crt", "-days", "2",
+                                          "-extfile", "\(dir)/\(prefix)ext.cnf"], check: true)
+    }
+
+    static func state(registry: String) -> String {
+        #"{"registryInfo":{"address":"\#(registry)","pullUsername":"zarf-pull","pullPassword":"pw","registryMode":"nodeport","nodePort":31999},"gitServer":{"address":"","pushUsername":"zarf-git-user"},"agentMutationPolicy":"all"}"#
+    }
+
+    /// Writes `contents` to `path` by rename, as a Kubernetes Secret volume update does.
+    static func replace(_ path: String, with contents: Data) throws {
+        try AtomicFile.write(contents, to: path)
+    }
+
+    /// Starts `outpost agent serve` on a free port with `dir/tls.crt`, `dir/tls.key`, `dir/state.json`.
+    static func start(dir: String, extra: [String] = []) async throws -> (BackgroundService, Int) {
+        #expect(FileManager.default.isExecutableFile(atPath: outpost), "build first: swift build --build-tests")
+        let port = try freeLoopbackPort()
+        let service = try BackgroundService(
+            name: "outpost-agent", program: outpost,
+            arguments: ["agent", "serve", "--host", "127.0.0.1", "--port", String(port), "--tls-cert", dir + "/tls.crt",
+                        "--tls-key", dir + "/tls.key", "--state", dir + "/state.json", "--reload-interval", "0.2"] + extra,
+            logPath: dir + "/agent.log")
+        do { try await waitForPort(port) } catch {
+            service.stop()
+            Issue.record("agent did not start: \(service.log)")
+            throw error
+        }
+        return (service, port)
+    }
+
+    struct HTTPResult { let status: Int; let body: String; let exitCode: Int32 }
+
+    /// One HTTPS request with curl, verifying the server against `ca`.
+    static func curl(_ url: String, ca: String, method: String = "GET", body: String? = nil,
+                     contentType: String? = "application/json", extra: [String] = []) throws -> HTTPResult {
+        var args = ["-sS", "--max-time", "20", "--cacert", ca, "-X", method, "-o", "-", "-w", "\n%{http_code}"]
+        if let contentType { args += ["-H", "Content-Type: \(contentType)"] }
+        if body != nil { args += ["--data-binary", "@-"] }
+        let r = try ProcessRunner.run("curl", args + extra + [url], stdin: body.map { Data($0.utf8) })
+        var lines = r.out.components(separatedBy: "\n")
+        let status = Int(lines.popLast() ?? "") ?? 0
+        return HTTPResult(status: status, body: lines.joined(separator: "\n"), exitCode: r.status)
+    }
+
+    static func podReview(uid: String = "u-1", containers: Int = 1, annotationBytes: Int = 0) -> String {
+        let cs = (0..<containers).map { #"{"name":"c\#($0)","image":"nginx:1.\#($0)"}"# }.joined(separator: ",")
+        let pad = annotationBytes > 0 ? #","annotations":{"pad":"\#(String(repeating: "x", count: annotationBytes))"}"# : ""
+        return #"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"\#(uid)","operation":"CREATE","kind":{"group":"","version":"v1","kind":"Pod"},"namespace":"demo","object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"\#(pad)},"spec":{"containers":[\#(cs)]}}}}"#
+    }
+
+    /// Decodes the base64 patch of an AdmissionReview response body.
+    static func patch(ofResponse body: String) throws -> JSONValue {
+        let review = try JSONValue.parse(Data(body.utf8))
+        let b64 = try #require(review["response"]?["patch"]?.stringValue)
+        return try JSONValue.parse(try #require(Data(base64Encoded: b64)))
+    }
+}
