@@ -30,7 +30,7 @@ public struct AdmissionRequest: Sendable {
     public static func parse(_ data: Data) throws -> AdmissionRequest {
         try checkDepth(data)
         let review: JSONValue
-        do { review = try JSONValue.parse(data) } catch {
+        do { review = try FastJSON.parse(data, maxDepth: maximumDepth) } catch {
             throw AdmissionError.malformedJSON(String(describing: error).prefix(300).description)
         }
         guard review.objectValue != nil else { throw AdmissionError.malformedJSON("the body is not a JSON object") }

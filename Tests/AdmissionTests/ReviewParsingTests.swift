@@ -77,3 +77,46 @@ import Testing
         #expect(denied["response"]?["status"]?["message"]?.stringValue == "no")
     }
 }
+
+/// The webhook's own JSON reader must agree with Foundation's on every document it accepts.
+@Suite struct JSONReaderTests {
+    static let objects: [String] = [
+        #"{}"#, #"[]"#, #"{"a":[1,-2.5,3e2,0,-0.0,1E-3,true,false,null,"x"]}"#,
+        #"{"s":"tab\there \"quoted\" back\\slash \/ \u00e9\u4e2d \ud83d\ude80 \b\f\n\r"}"#,
+        #"  { "spaced" : [ { } , [ ] ] , "k" : "v" }  "#,
+        #"{"big":12345678901234,"neg":-9007199254740991,"frac":0.1}"#,
+        #"{"emoji":"🚀","nul":"\u0000"}"#,
+    ]
+
+    @Test(arguments: objects)
+    func agreesWithFoundation(object: String) throws {
+        let body = #"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE","object":\#(object)}}"#
+        let ours = try AdmissionRequest.parse(Data(body.utf8)).object
+        let foundation = try JSONValue.parse(Data(object.utf8))
+        #expect(ours == foundation)
+    }
+
+    @Test(arguments: [#"{"a":}"#, #"{"a":01}"#, #"{"a":1.}"#, #"{"a":"\x"}"#, #"{"a":"\ud800"}"#, "{\"a\":\"\u{01}\"}",
+                      #"{"a":1e999}"#, #"{"a":tru}"#, #"{"a":1} x"#, #"{"a":"unterminated}"#, #"{'a':1}"#, #"[1,]"#])
+    func rejectsInvalidJSONWithAnOffset(object: String) {
+        let body = #"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE","object":\#(object)}}"#
+        do {
+            _ = try AdmissionRequest.parse(Data(body.utf8))
+            Issue.record("accepted \(object)")
+        } catch {
+            #expect(String(describing: error).contains("byte offset"), "\(error)")
+        }
+    }
+
+    /// Duplicate keys: the last one wins, as in Go's encoding/json (what the API server and Zarf's agent see).
+    @Test func duplicateKeysKeepTheLastAsGoDoes() throws {
+        let body = #"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE","object":{"dup":1,"dup":2}}}"#
+        #expect(try AdmissionRequest.parse(Data(body.utf8)).object == ["dup": 2])
+    }
+
+    @Test func invalidUTF8IsRejected() {
+        var body = Array(#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE","object":{"a":"x"}}}"#.utf8)
+        body[body.count - 5] = 0xFF
+        #expect(throws: AdmissionError.self) { try AdmissionRequest.parse(Data(body)) }
+    }
+}
