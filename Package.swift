@@ -61,6 +61,7 @@ let package = Package(
             "OutpostCore", "OCI", "Archiving",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Crypto", package: "swift-crypto"),
@@ -102,7 +103,7 @@ let package = Package(
         ], swiftSettings: swift6),
 
         // MARK: Layer 5: tests. TestSupport starts and stops real services for every test target.
-        .target(name: "TestSupport", dependencies: ["OutpostCore"], path: "Tests/TestSupport", swiftSettings: swift6),
+        .target(name: "TestSupport", dependencies: ["OutpostCore", .product(name: "Crypto", package: "swift-crypto")], path: "Tests/TestSupport", swiftSettings: swift6),
         .testTarget(name: "OCITests", dependencies: ["OCI", "TestSupport"], swiftSettings: swift6),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "OCI", "TestSupport"], swiftSettings: swift6),
         .testTarget(name: "PackagingTests", dependencies: ["Packaging", "PackageBuilder", "Registry", "OCI", "Archiving", "TestSupport"], swiftSettings: swift6),

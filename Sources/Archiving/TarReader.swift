@@ -16,6 +16,8 @@ public final class TarReader {
         public let isRegularFile: Bool
         public let isSymlink: Bool
         public let mode: UInt32
+        /// The target of a symbolic link (nil for other entries).
+        public var linkTarget: String? = nil
     }
 
     public init(path: String) throws {
@@ -50,9 +52,11 @@ public final class TarReader {
         let name = archive_entry_pathname_utf8(entry).map { String(cString: $0) }
             ?? archive_entry_pathname(entry).map { String(cString: $0) } ?? ""
         let type = archive_entry_filetype(entry)
+        let isSymlink = type == 0o120000
         let result = Entry(name: name, size: archive_entry_size(entry), isDirectory: type == 0o040000,
-                           isRegularFile: type == 0o100000, isSymlink: type == 0o120000,
-                           mode: UInt32(archive_entry_perm(entry)))
+                           isRegularFile: type == 0o100000, isSymlink: isSymlink,
+                           mode: UInt32(archive_entry_perm(entry)),
+                           linkTarget: isSymlink ? archive_entry_symlink(entry).map { String(cString: $0) } : nil)
         guard Self.isSafe(name) else { throw ArchiveError.unsafePath(name, archive: path) }
         return result
     }

@@ -10,6 +10,7 @@ struct Outpost: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             // capability command groups, one line each:
+            ToolsCommands.self,
         ]
     )
 }

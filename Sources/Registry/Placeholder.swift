@@ -1,1 +1,0 @@
-// Registry: placeholder until the module's issue lands.
