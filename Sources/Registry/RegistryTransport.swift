@@ -79,9 +79,10 @@ struct RegistryTransport: Sendable {
             guard response.status == .unauthorized, !answeredChallenge,
                   let header = response.headers.first(name: "WWW-Authenticate"),
                   let challenge = AuthChallenge(header: header) else { return response }
-            _ = try? await response.body.collect(upTo: 1 << 20)
             answeredChallenge = true
+            // The body is read once only: left for the caller's error report when we cannot answer.
             guard try await authenticator.respond(to: challenge, host: host, scopes: scopes, client: client) else { return response }
+            await Self.drain(response)
         }
     }
 

@@ -48,8 +48,9 @@ import TestSupport
             try await withTemporaryDirectory { dir in
                 let image = try TestImages.makeImage(in: dir + "/src", tag: "big", layerSizes: [300_000, 10])
                 let pushed = try TestImages.push(image, to: registry, repository: "test/big")
+                // The pulling client is not the pushing one, so it cannot mount from test/big instead.
+                let (store, d) = try await pulled(pushed, dir: dir, client: testClient())
                 let client = testClient(chunkThreshold: 100_000, chunkSize: 64 * 1024)
-                let (store, d) = try await pulled(pushed, dir: dir, client: client)
                 let dest = try ImageReference(parsing: "\(registry.host)/chunked/big:v1")
                 let report = try await client.pushImage(from: store, descriptor: d, to: dest)
                 let bigLayer = try #require(store.blobSize(try Digest(image.layerDigests[0])))

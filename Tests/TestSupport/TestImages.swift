@@ -37,8 +37,11 @@ public enum TestImages {
         public let layerDigests: [String]
         /// For an index: each child image with its platform (`linux/amd64`).
         public let children: [(platform: String, image: Image)]
-        /// `oci:<layout>:<tag>` for skopeo.
-        public var skopeoReference: String { "oci:\(layoutPath):\(tag)" }
+        /// For Docker-format images: a copy in skopeo's `dir:` form (skopeo's `oci:` reader accepts only
+        /// OCI media types in index.json).
+        public var dirPath: String? = nil
+        /// `oci:<layout>:<tag>` (or `dir:<path>` for Docker-format images) for skopeo.
+        public var skopeoReference: String { dirPath.map { "dir:\($0)" } ?? "oci:\(layoutPath):\(tag)" }
         /// Every blob digest of the image (layers, configs, child manifests; not the top document).
         public var allBlobDigests: Set<String> {
             var s = Set(layerDigests)
@@ -54,9 +57,10 @@ public enum TestImages {
     public static func makeImage(in layoutPath: String, tag: String = "latest", layerSizes: [Int] = [1024, 64 * 1024],
                                  architecture: String = "amd64", format: Format = .oci,
                                  compression: Compression = .gzip) throws -> Image {
-        let image = try buildManifest(in: layoutPath, tag: tag, layerSizes: layerSizes, architecture: architecture,
+        var image = try buildManifest(in: layoutPath, tag: tag, layerSizes: layerSizes, architecture: architecture,
                                       format: format, compression: compression)
         try addToIndex(layoutPath, digest: image.digest, mediaType: image.mediaType, size: image.size, tag: tag)
+        if format == .docker { image.dirPath = try writeDirTransport(image) }
         return image
     }
 
@@ -80,8 +84,10 @@ public enum TestImages {
         let index: [String: Any] = ["schemaVersion": 2, "mediaType": mediaType, "manifests": entries]
         let (digest, size) = try writeJSONBlob(index, layout: layoutPath)
         try addToIndex(layoutPath, digest: digest, mediaType: mediaType, size: size, tag: tag)
-        return Image(layoutPath: layoutPath, tag: tag, digest: digest, mediaType: mediaType, size: size,
-                     configDigest: nil, layerDigests: [], children: children)
+        var image = Image(layoutPath: layoutPath, tag: tag, digest: digest, mediaType: mediaType, size: size,
+                          configDigest: nil, layerDigests: [], children: children)
+        if format == .docker { image.dirPath = try writeDirTransport(image) }
+        return image
     }
 
     /// Pushes `image` with `skopeo copy --all` to `registry` as `repository:tag` (tag defaults to the
@@ -140,6 +146,29 @@ public enum TestImages {
     }
 
     // MARK: building blocks
+
+    /// Copies an image into skopeo's `dir:` layout beside its OCI layout: `manifest.json`, child
+    /// manifests as `<hex>.manifest.json`, blobs as `<hex>`.
+    private static func writeDirTransport(_ image: Image) throws -> String {
+        let fm = FileManager.default
+        let dir = image.layoutPath + ".dir-" + image.tag
+        try? fm.removeItem(atPath: dir)
+        try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try Data("Directory Transport Version: 1.1\n".utf8).write(to: URL(fileURLWithPath: dir + "/version"))
+        func blob(_ d: String) -> String { image.layoutPath + "/blobs/sha256/" + hex(d) }
+        try fm.copyItem(atPath: blob(image.digest), toPath: dir + "/manifest.json")
+        func copyBlobs(_ img: Image) throws {
+            for d in img.layerDigests + [img.configDigest].compactMap({ $0 }) where !fm.fileExists(atPath: dir + "/" + hex(d)) {
+                try fm.copyItem(atPath: blob(d), toPath: dir + "/" + hex(d))
+            }
+        }
+        try copyBlobs(image)
+        for child in image.children {
+            try fm.copyItem(atPath: blob(child.image.digest), toPath: dir + "/" + hex(child.image.digest) + ".manifest.json")
+            try copyBlobs(child.image)
+        }
+        return dir
+    }
 
     static func hex(_ digest: String) -> String { String(digest.dropFirst("sha256:".count)) }
 
