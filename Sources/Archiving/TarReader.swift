@@ -29,7 +29,7 @@ public final class TarReader {
         archive_read_support_format_gnutar(a)
         guard archive_read_open_filename(a, path, 1 << 20) == ARCHIVE_OK else {
             let msg = archive_error_string(a).map { String(cString: $0) } ?? "cannot open"
-            archive_read_free(a)
+            // No archive_read_free here: the object is fully initialised, so deinit frees the handle.
             throw ArchiveError.libarchive(msg, context: path)
         }
     }
@@ -52,7 +52,7 @@ public final class TarReader {
         }
         guard rc == ARCHIVE_OK else {
             let msg = archive_error_string(a).map { String(cString: $0) } ?? "cannot open"
-            archive_read_free(a)
+            // deinit frees the handle (the object is fully initialised).
             throw ArchiveError.libarchive(msg, context: paths[0])
         }
     }

@@ -17,6 +17,7 @@ struct Outpost: AsyncParsableCommand {
             KeysCommand.self,
             InitCommand.self,
             AgentCommands.self,
+            ToolsCommands.self,
         ]
     )
 }

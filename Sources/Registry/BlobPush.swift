@@ -80,11 +80,13 @@ extension RegistryClient {
             let url = transport.url(host, "\(repo)/blobs/uploads/?mount=\(digest)&from=\(from)")
             let response = try await transport.send(.POST, url: url, host: host,
                                                     scopes: [Self.pushScope(repo), Self.pullScope(from)])
-            await RegistryTransport.drain(response)
             switch response.status.code {
-            case 201: return .mounted
+            case 201:
+                await RegistryTransport.drain(response)
+                return .mounted
             case 202:
                 guard let location = response.headers.first(name: "Location") else { throw await transport.failure(response, context) }
+                await RegistryTransport.drain(response)
                 return .session(transport.resolve(location: location, host: host))
             default: throw await transport.failure(response, context)
             }

@@ -24,7 +24,7 @@ let registryHTTPClient: HTTPClient = {
 
 /// What a request is about, so a failure can name the registry, repository and reference.
 struct RequestContext: Sendable {
-    enum Subject: Sendable { case image, blob(OCI.Digest), upload }
+    enum Subject: Sendable { case image, blob(Digest), upload }
     var registry: String
     var repository: String
     var reference: String
@@ -79,9 +79,10 @@ struct RegistryTransport: Sendable {
             guard response.status == .unauthorized, !answeredChallenge,
                   let header = response.headers.first(name: "WWW-Authenticate"),
                   let challenge = AuthChallenge(header: header) else { return response }
-            _ = try? await response.body.collect(upTo: 1 << 20)
             answeredChallenge = true
+            // The body is read once only: left for the caller's error report when we cannot answer.
             guard try await authenticator.respond(to: challenge, host: host, scopes: scopes, client: client) else { return response }
+            await Self.drain(response)
         }
     }
 
