@@ -23,7 +23,7 @@ public final class BackgroundService: @unchecked Sendable {
         p.arguments = arguments
         if let environment { p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, b in b } }
         if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         p.standardOutput = log
         p.standardError = log
