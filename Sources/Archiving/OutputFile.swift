@@ -40,6 +40,4 @@ public final class FileSink: ByteSink {
         if fsync(fd) != 0 { throw ArchiveError.io(String(cString: strerror(errno)), context: path) }
         close(fd)
     }
-
-    deinit { }
 }

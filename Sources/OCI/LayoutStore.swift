@@ -1,4 +1,5 @@
 import Foundation
+import OutpostCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -127,11 +128,7 @@ public final class LayoutStore: Sendable {
     private static let indexMutex = NSLock()
 
     static func atomicWrite(_ data: Data, to path: String) throws {
-        let tmp = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        do {
-            try data.write(to: URL(fileURLWithPath: tmp))
-            guard rename(tmp, path) == 0 else { throw OCIError.layout(path: path, reason: String(cString: strerror(errno))) }
-        } catch { unlink(tmp); throw error }
+        try AtomicFile.write(data, to: path)
     }
 }
 

@@ -62,8 +62,11 @@ public struct PackageCreator: Sendable {
         let client = RegistryClient(configuration: options.registry)
         let runner = ActionRunner(baseDirectory: resolved.baseDirectory, output: { [log] in log($0) })
         var succeeded: [ZarfComponent] = []
+        // The components whose onFailure actions run if create fails now (Zarf: the failing component's).
+        var failing: [ZarfComponent] = []
         do {
             for component in resolved.package.components {
+                failing = [component]
                 let set = component.actions?.onCreate
                 try runActions(set?.before, defaults: set?.defaults, runner: runner, component: component.name)
                 let stager = ComponentStager(baseDirectory: resolved.baseDirectory,
@@ -74,9 +77,10 @@ public struct PackageCreator: Sendable {
                 try runActions(set?.after, defaults: set?.defaults, runner: runner, component: component.name)
                 succeeded.append(component)
             }
+            failing = resolved.package.components.filter { !($0.images ?? []).isEmpty || !($0.imageArchives ?? []).isEmpty }
             try await stageImages(resolved, staging: staging, options: options, client: client)
         } catch {
-            for component in resolved.package.components {
+            for component in failing {
                 let set = component.actions?.onCreate
                 try? runActions(set?.onFailure, defaults: set?.defaults, runner: runner, component: component.name)
             }

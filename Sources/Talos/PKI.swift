@@ -22,6 +22,12 @@ public enum PKI {
     /// Which key type a CA gets.
     public enum KeyType: Sendable { case ed25519, p256 }
 
+    /// X.509 times have whole seconds; a fractional `now` could be encoded after the moment the
+    /// certificate is first checked ("not yet valid"), so validity starts at the whole second.
+    static func wholeSeconds(_ date: Date) -> Date {
+        Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down))
+    }
+
     /// A self-signed CA valid from `now` for `validity` seconds.
     public static func certificateAuthority(organization: String?, keyType: KeyType, now: Date,
                                             validity: TimeInterval = TalosDefaults.caValidity) throws -> PEMPair {
@@ -38,7 +44,7 @@ public enum PKI {
         do {
             let cert = try Certificate(
                 version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: priv.publicKey,
-                notValidBefore: now, notValidAfter: now.addingTimeInterval(validity),
+                notValidBefore: Self.wholeSeconds(now), notValidAfter: Self.wholeSeconds(now).addingTimeInterval(validity),
                 issuer: name, subject: name, signatureAlgorithm: signatureAlgorithm(keyType),
                 extensions: try Certificate.Extensions {
                     Critical(KeyUsage(digitalSignature: true, keyCertSign: true))
@@ -64,7 +70,7 @@ public enum PKI {
             let skiOfCA = try caCert.extensions.subjectKeyIdentifier?.keyIdentifier
             let cert = try Certificate(
                 version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: pub,
-                notValidBefore: now, notValidAfter: now.addingTimeInterval(validity),
+                notValidBefore: Self.wholeSeconds(now), notValidAfter: Self.wholeSeconds(now).addingTimeInterval(validity),
                 issuer: caCert.subject, subject: try distinguishedName(organization: organization),
                 signatureAlgorithm: .ed25519,
                 extensions: try Certificate.Extensions {

@@ -174,4 +174,31 @@ import TestSupport
             #expect(attempts.split(separator: "\n").count == 3)
         }
     }
+
+    @Test func onFailureRunsForTheFailingComponentOnly() async throws {
+        try await withTemporaryDirectory { work in
+            let def = work + "/def"
+            try Self.write("""
+            kind: ZarfPackageConfig
+            metadata: {name: fails, architecture: amd64}
+            components:
+              - name: good
+                actions:
+                  onCreate:
+                    onFailure:
+                      - cmd: touch good-failure-ran
+              - name: bad
+                actions:
+                  onCreate:
+                    before:
+                      - cmd: exit 3
+                    onFailure:
+                      - cmd: touch bad-failure-ran
+            """, def + "/zarf.yaml")
+            let r = try Outpost.run(["package", "create", def, "-o", work + "/out"])
+            #expect(r.status != 0)
+            #expect(FileManager.default.fileExists(atPath: def + "/bad-failure-ran"))
+            #expect(!FileManager.default.fileExists(atPath: def + "/good-failure-ran"))
+        }
+    }
 }
