@@ -55,8 +55,23 @@ let package = Package(
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "SwiftASN1", package: "swift-asn1"),
         ], swiftSettings: swift6),
+        .target(name: "Media", dependencies: [
+            "OutpostCore", "Archiving", "CArchive", "OCI",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "SwiftASN1", package: "swift-asn1"),
+        ], swiftSettings: swift6),
 
         // MARK: Layer 3: clients, servers, orchestration (I/O)
+        .target(name: "Cluster", dependencies: [
+            "OutpostCore", "Yams",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ], swiftSettings: swift6),
+        .target(name: "MediaBuilder", dependencies: [
+            "OutpostCore", "Media", "Talos", "Packaging", "Registry", "OCI", "Archiving", "Yams",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], swiftSettings: swift6),
         .target(name: "Registry", dependencies: [
             "OutpostCore", "OCI", "Archiving",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -72,7 +87,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: swift6),
         .target(name: "AdmissionServer", dependencies: [
-            "OutpostCore", "Admission",
+            "OutpostCore", "Admission", "Cluster",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -101,7 +116,7 @@ let package = Package(
         // MARK: Layer 4: executables (thin)
         .executableTarget(name: "OutpostCLI", dependencies: [
             "OutpostCore", "OCI", "Registry", "Packaging", "PackageBuilder", "Injection", "Admission",
-            "AdmissionServer", "Charts", "Talos",
+            "AdmissionServer", "Charts", "Talos", "Media", "MediaBuilder", "Cluster",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swift6),
         .executableTarget(name: "OutpostSim", dependencies: [
@@ -119,5 +134,7 @@ let package = Package(
         .testTarget(name: "ChartsTests", dependencies: ["Charts", "TestSupport"], swiftSettings: swift6),
         .testTarget(name: "TalosTests", dependencies: ["Talos", "TestSupport"], swiftSettings: swift6),
         .testTarget(name: "SimulatorTests", dependencies: ["ClusterSimulator", "TestSupport"], swiftSettings: swift6),
+        .testTarget(name: "MediaTests", dependencies: ["Media", "MediaBuilder", "Talos", "Packaging", "OCI", "TestSupport"], swiftSettings: swift6),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "ClusterSimulator", "TestSupport"], swiftSettings: swift6),
     ]
 )
