@@ -77,8 +77,22 @@ public struct PackageCreator: Sendable {
                 try runActions(set?.after, defaults: set?.defaults, runner: runner, component: component.name)
                 succeeded.append(component)
             }
+            try? fm.removeItem(atPath: staging + "/scratch")
             failing = resolved.package.components.filter { !($0.images ?? []).isEmpty || !($0.imageArchives ?? []).isEmpty }
-            try await stageImages(resolved, staging: staging, options: options, client: client)
+            let blobs = try await stageImages(resolved, staging: staging, options: options, client: client)
+            let written = try await writeWhileFetching(blobs, resolved: resolved, staging: staging, options: options, client: client)
+            failing = []
+            for component in succeeded {
+                let set = component.actions?.onCreate
+                do {
+                    try runActions(set?.onSuccess, defaults: set?.defaults, runner: runner, component: component.name)
+                } catch {
+                    // The package must not stand as if create had succeeded.
+                    PackageCreator.removePackage(at: written)
+                    throw error
+                }
+            }
+            return written
         } catch {
             for component in failing {
                 let set = component.actions?.onCreate
@@ -86,12 +100,61 @@ public struct PackageCreator: Sendable {
             }
             throw error
         }
-        for component in succeeded {
-            let set = component.actions?.onCreate
-            try runActions(set?.onSuccess, defaults: set?.defaults, runner: runner, component: component.name)
+    }
+
+    /// Writes the archive while the image blobs are still downloading: the manifests already gave every
+    /// blob's digest and size, so checksums.txt and zarf.yaml are known up front; the writer streams the
+    /// archive in name order and waits for each blob as it reaches it, and each blob is deleted from
+    /// staging once archived. Download and compression overlap instead of running one after the other.
+    private func writeWhileFetching(_ blobs: [PendingBlob], resolved: ResolvedPackage, staging: String,
+                                    options: CreateOptions, client: RegistryClient) async throws -> String {
+        let store = try LayoutStore(path: staging + "/images")
+        let gate = BlobGate(staging: staging)
+        var pending: [String: PendingFile] = [:]
+        for b in blobs { pending[b.entry] = PendingFile(sha256Hex: b.descriptor.digest.hex, size: b.descriptor.size) }
+        let writeOptions = PackageWriteOptions(maxPackageSizeMB: options.maxPackageSizeMB ?? 0,
+                                               signingKeyPath: options.signingKeyPath, progress: progress,
+                                               pendingFiles: pending, gate: gate, blobNamesVerified: true)
+        let progress = self.progress
+        let limit = max(options.registry.maxConcurrentBlobs, 2 * options.registry.maxConcurrentImages)
+        return try await withThrowingTaskGroup(of: String?.self) { group in
+            group.addTask {
+                guard !blobs.isEmpty else { return nil }
+                progress.begin("pull images", total: blobs.reduce(0) { $0 + $1.descriptor.size }, unit: .bytes)
+                defer { progress.end("pull images") }
+                do {
+                    // In archive order, so the writer rarely waits.
+                    _ = try await boundedConcurrentMap(blobs, limit: limit) { blob in
+                        try await client.fetchBlob(blob.image, descriptor: blob.descriptor, into: store,
+                                                   progress: progress, phase: "pull images")
+                        gate.ready(blob.entry)
+                    }
+                } catch {
+                    gate.fail(error)
+                    throw error
+                }
+                return nil
+            }
+            group.addTask {
+                try await runOnThread {
+                    try PackageWriter.write(staging: staging, definition: resolved, outputDirectory: options.outputDirectory,
+                                            options: writeOptions).path
+                }
+            }
+            var written: String?
+            for try await result in group { if let result { written = result } }
+            return written!
         }
-        try? fm.removeItem(atPath: staging + "/scratch")
-        return try PackageArchiveWriter.write(resolved: resolved, staging: staging, options: options, progress: progress)
+    }
+
+    static func removePackage(at path: String) {
+        if path.hasSuffix(".part000") {
+            let base = String(path.dropLast(8))
+            var i = 0
+            while unlink(base + String(format: ".part%03d", i)) == 0 { i += 1 }
+        } else {
+            unlink(path)
+        }
     }
 
     private func runActions(_ actions: [ZarfComponentAction]?, defaults: ZarfComponentActionDefaults?,
@@ -107,10 +170,11 @@ public struct PackageCreator: Sendable {
         }
     }
 
-    /// Pulls or imports every image of every component into one OCI layout `staging/images`, each
-    /// manifest annotated with its original (normalised) reference.
+    /// Imports every image from archives and fetches the manifests of every image to pull into one OCI
+    /// layout `staging/images`, each manifest annotated with its original (normalised) reference, and
+    /// returns the blobs still to download, in archive order.
     private func stageImages(_ resolved: ResolvedPackage, staging: String, options: CreateOptions,
-                             client: RegistryClient) async throws {
+                             client: RegistryClient) async throws -> [PendingBlob] {
         let store = try LayoutStore(path: staging + "/images")
         let platform = Platform(architecture: resolved.architecture)
 
@@ -148,14 +212,24 @@ public struct PackageCreator: Sendable {
                 pulls.append((ref, Self.applyOverrides(ref, options.definition.registryOverrides)))
             }
         }
-        guard !pulls.isEmpty else { return }
-        progress.begin("images", total: Int64(pulls.count), unit: .items)
-        let pulled = try await client.pullImages(pulls.map(\.source), platform: platform, into: store, progress: progress)
-        for p in pulls {
-            guard let desc = pulled[p.source] else { throw BuilderError.image(reference: p.source.normalized, reason: "was not pulled") }
-            try annotate(store, desc, p.original)
+        guard !pulls.isEmpty else { return [] }
+        progress.begin("image manifests", total: Int64(pulls.count), unit: .items)
+        let plans = try await boundedConcurrentMap(pulls, limit: options.registry.maxConcurrentImages) { p in
+            let plan = try await client.planPull(p.source, platform: platform)
+            progress.advance("image manifests", by: 1)
+            return plan
         }
-        progress.end("images")
+        progress.end("image manifests")
+        var blobs: [String: PendingBlob] = [:]
+        for (p, plan) in zip(pulls, plans) {
+            try client.writeManifests(of: plan, to: store)
+            try annotate(store, plan.descriptor, p.original)
+            for d in plan.blobs where !store.hasBlob(d.digest) {
+                let entry = "images/blobs/sha256/" + d.digest.hex
+                if blobs[entry] == nil { blobs[entry] = PendingBlob(entry: entry, image: p.source, descriptor: d) }
+            }
+        }
+        return blobs.keys.sorted().map { blobs[$0]! }
     }
 
     private func annotate(_ store: LayoutStore, _ desc: Descriptor, _ ref: ImageReference) throws {
@@ -181,4 +255,11 @@ public struct PackageCreator: Sendable {
         }
         return ref
     }
+}
+
+/// A blob of the package still to download: where it goes in the archive and where it comes from.
+struct PendingBlob: Sendable {
+    let entry: String
+    let image: ImageReference
+    let descriptor: Descriptor
 }

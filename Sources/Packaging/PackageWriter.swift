@@ -16,14 +16,44 @@ public struct PackageWriteOptions: Sendable {
     public var compressionLevel: Int32
     /// Progress for the long part (hashing and archiving bytes).
     public var progress: any ProgressReporter
+    /// Files that appear in the staging directory only while the archive is being written (image blobs
+    /// still downloading), by entry path (`images/blobs/sha256/<hex>`), with the SHA-256 and size the
+    /// manifests already give. The writer waits for each through `gate` when it reaches it.
+    public var pendingFiles: [String: PendingFile]
+    public var gate: (any StagedFileGate)?
+    /// The staging `images/blobs/sha256/<hex>` files were checked against their names as they were written
+    /// (the layout store does): their checksum is the name, not hashed a second time.
+    public var blobNamesVerified: Bool
 
     public init(maxPackageSizeMB: Int = 0, signingKeyPath: String? = nil, compressionLevel: Int32 = 3,
-                progress: any ProgressReporter = SilentProgress()) {
+                progress: any ProgressReporter = SilentProgress(), pendingFiles: [String: PendingFile] = [:],
+                gate: (any StagedFileGate)? = nil, blobNamesVerified: Bool = false) {
         self.maxPackageSizeMB = maxPackageSizeMB
         self.signingKeyPath = signingKeyPath
         self.compressionLevel = compressionLevel
         self.progress = progress
+        self.pendingFiles = pendingFiles
+        self.gate = gate
+        self.blobNamesVerified = blobNamesVerified
     }
+}
+
+/// A file of the package whose content is known by digest and size before its bytes are staged.
+public struct PendingFile: Sendable, Hashable {
+    public var sha256Hex: String
+    public var size: Int64
+    public init(sha256Hex: String, size: Int64) {
+        self.sha256Hex = sha256Hex
+        self.size = size
+    }
+}
+
+/// Lets the package writer stream an archive while its large files are still arriving: it waits for a
+/// pending file before archiving it and says when it is done with it (so the stager can delete it and
+/// temporary space stays near one package). `waitForFile` throws when the file will never come.
+public protocol StagedFileGate: Sendable {
+    func waitForFile(_ entry: String) throws
+    func fileArchived(_ entry: String)
 }
 
 /// Writes a package archive in Zarf's layout from a staging directory the builder filled:
@@ -79,6 +109,16 @@ public enum PackageWriter {
                 files.append(("images/" + rel, images + "/" + rel))
             }
         }
+        if !options.pendingFiles.isEmpty {
+            guard options.gate != nil else {
+                throw PackagingError.malformedPackage(path: staging, message: "pending files given without a gate to wait for them")
+            }
+            let present = Set(files.map(\.entry))
+            for entry in options.pendingFiles.keys.sorted() where !present.contains(entry) {
+                guard entry.hasPrefix("images/") else { throw PackagingError.unsafeName(entry, context: "pending image file") }
+                files.append((entry, staging + "/" + entry))
+            }
+        }
         let components = staging + "/components"
         let componentNames = Set(pkg.components.map(\.name))
         if isDirectory(components) {
@@ -116,12 +156,19 @@ public enum PackageWriter {
         for f in files where !PackageLayout.isSafeEntryPath(f.entry) { throw PackagingError.unsafeName(f.entry, context: staging) }
 
         // 2. checksums.txt and the aggregate checksum.
-        let total = files.reduce(Int64(0)) { $0 + fileSize($1.source) }
+        func size(_ f: (entry: String, source: String)) -> Int64 { options.pendingFiles[f.entry]?.size ?? fileSize(f.source) }
+        let total = files.reduce(Int64(0)) { $0 + size($1) }
         options.progress.begin("hashing package files", total: total, unit: .bytes)
         var sums: [(path: String, sha256: String)] = []
         for f in files {
-            sums.append((f.entry, try PackageLayout.sha256Hex(file: f.source)))
-            options.progress.advance("hashing package files", by: fileSize(f.source))
+            if let pending = options.pendingFiles[f.entry] {
+                sums.append((f.entry, pending.sha256Hex))
+            } else if options.blobNamesVerified, let hex = Self.blobHex(f.entry) {
+                sums.append((f.entry, hex))
+            } else {
+                sums.append((f.entry, try PackageLayout.sha256Hex(file: f.source)))
+            }
+            options.progress.advance("hashing package files", by: size(f))
         }
         options.progress.end("hashing package files")
         let checksums = Data(PackageLayout.checksumsText(sums).utf8)
@@ -157,7 +204,16 @@ public enum PackageWriter {
                 switch entries[name]! {
                 case .directory: try tar.addDirectory(name)
                 case .data(let d): try tar.addFile(name, data: d)
-                case .file(let p): try tar.addFile(name, fromPath: p) { options.progress.advance("writing \(fileName)", by: $0) }
+                case .file(let p):
+                    let pending = options.pendingFiles[name]
+                    if let pending {
+                        try options.gate?.waitForFile(name)
+                        guard fileSize(p) == pending.size else {
+                            throw PackagingError.malformedPackage(path: p, message: "staged with \(fileSize(p)) bytes, the manifest says \(pending.size)")
+                        }
+                    }
+                    try tar.addFile(name, fromPath: p) { options.progress.advance("writing \(fileName)", by: $0) }
+                    if pending != nil { options.gate?.fileArchived(name) }
                 }
             }
             try tar.close()
@@ -180,6 +236,15 @@ public enum PackageWriter {
         if !prefix.isEmpty { try tar.addDirectory(prefix) }
         try tar.addTree(at: root, prefix: prefix)
         try tar.close()
+    }
+
+    /// The hex digest an `images/blobs/sha256/<hex>` entry is named for, or nil.
+    static func blobHex(_ entry: String) -> String? {
+        let prefix = "images/blobs/sha256/"
+        guard entry.hasPrefix(prefix) else { return nil }
+        let hex = entry.dropFirst(prefix.count)
+        guard hex.count == 64, hex.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else { return nil }
+        return String(hex)
     }
 
     static func makeWorkDirectory(in dir: String) throws -> String {

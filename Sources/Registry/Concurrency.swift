@@ -1,30 +1,13 @@
+import OutpostCore
 import OCI
 
-/// Bounded fan-out: runs `body` for every item with at most `limit` running at once (a task group that
-/// starts the next item as one finishes). The first error cancels the rest and is thrown.
 func concurrentMap<T: Sendable, R: Sendable>(_ items: [T], limit: Int,
                                               _ body: @escaping @Sendable (T) async throws -> R) async throws -> [R] {
-    guard !items.isEmpty else { return [] }
-    return try await withThrowingTaskGroup(of: (Int, R).self) { group in
-        var results = [R?](repeating: nil, count: items.count)
-        var next = 0
-        func start() {
-            let i = next
-            let item = items[i]
-            group.addTask { (i, try await body(item)) }
-            next += 1
-        }
-        while next < min(max(1, limit), items.count) { start() }
-        while let (i, r) = try await group.next() {
-            results[i] = r
-            if next < items.count { start() }
-        }
-        return results.map { $0! }
-    }
+    try await boundedConcurrentMap(items, limit: limit, body)
 }
 
 func concurrentForEach<T: Sendable>(_ items: [T], limit: Int, _ body: @escaping @Sendable (T) async throws -> Void) async throws {
-    _ = try await concurrentMap(items, limit: limit, body)
+    _ = try await boundedConcurrentMap(items, limit: limit, body)
 }
 
 /// Makes concurrent requests for the same blob share one transfer: images pulled side by side often

@@ -14,15 +14,41 @@ extension RegistryClient {
     /// blobs. The caller adds the `org.opencontainers.image.base.name` annotation and updates index.json.
     public func pullImage(_ ref: ImageReference, platform: Platform, into store: LayoutStore,
                           progress: any ProgressReporter = SilentProgress()) async throws -> Descriptor {
+        let plan = try await planPull(ref, platform: platform)
+        let phase = "pull \(ref.normalized)"
+        progress.begin(phase, total: plan.blobs.reduce(0) { $0 + $1.size }, unit: .bytes)
+        defer { progress.end(phase) }
+        try await concurrentForEach(plan.blobs, limit: configuration.maxConcurrentBlobs) { blob in
+            try await self.fetchBlob(ref, descriptor: blob, into: store, progress: progress, phase: phase)
+        }
+        try writeManifests(of: plan, to: store)
+        return plan.descriptor
+    }
+
+    /// Resolves what copying `ref` takes, fetching only manifests: the descriptor for the package index
+    /// (the platform's manifest of a tagged index; a digest-pinned index whole), every manifest and index
+    /// to store, and every blob to download (each once; foreign layers left out).
+    public func planPull(_ ref: ImageReference, platform: Platform) async throws -> ImagePullPlan {
         let top = try await fetchManifest(ref)
         switch top.document {
         case .manifest:
-            try await copyManifests([top], of: ref, into: store, progress: progress)
-            return top.descriptor
+            return plan(ref, descriptor: top.descriptor, manifests: [top], indexes: [])
         case .index(let index):
             if ref.digest != nil {
-                try await copyIndexWhole(top, of: ref, into: store, progress: progress)
-                return top.descriptor
+                var manifests: [FetchedManifest] = []
+                var indexes: [FetchedManifest] = [top]
+                var pending: [FetchedManifest] = [top]
+                while let current = pending.popLast() {
+                    guard case .index(let index) = current.document else { continue }
+                    for child in index.manifests {
+                        let fetched = try await fetchManifest(ref, reference: child.digest.description)
+                        switch fetched.document {
+                        case .manifest: manifests.append(fetched)
+                        case .index: indexes.append(fetched); pending.append(fetched)
+                        }
+                    }
+                }
+                return plan(ref, descriptor: top.descriptor, manifests: manifests, indexes: indexes)
             }
             let chosen: Descriptor
             do { chosen = try index.manifest(for: platform, reference: ref.normalized) } catch {
@@ -33,34 +59,12 @@ extension RegistryClient {
             guard case .manifest = child.document else {
                 throw RegistryError.invalidManifest(image: ref.normalized, reason: "the \(platform) entry of the index is not an image manifest")
             }
-            try await copyManifests([child], of: ref, into: store, progress: progress)
-            return child.descriptor
+            return plan(ref, descriptor: child.descriptor, manifests: [child], indexes: [])
         }
     }
 
-    /// Copies an index, every manifest under it (nested indexes too) and all their blobs.
-    private func copyIndexWhole(_ top: FetchedManifest, of ref: ImageReference, into store: LayoutStore,
-                                progress: any ProgressReporter) async throws {
-        var manifests: [FetchedManifest] = []
-        var indexes: [FetchedManifest] = [top]
-        var pending: [FetchedManifest] = [top]
-        while let current = pending.popLast() {
-            guard case .index(let index) = current.document else { continue }
-            for child in index.manifests {
-                let fetched = try await fetchManifest(ref, reference: child.digest.description)
-                switch fetched.document {
-                case .manifest: manifests.append(fetched)
-                case .index: indexes.append(fetched); pending.append(fetched)
-                }
-            }
-        }
-        try await copyManifests(manifests, of: ref, into: store, progress: progress)
-        for index in indexes.reversed() { try write(index, to: store) }
-    }
-
-    /// Downloads the blobs of `manifests` (bounded, each blob once), then writes the manifests.
-    private func copyManifests(_ manifests: [FetchedManifest], of ref: ImageReference, into store: LayoutStore,
-                               progress: any ProgressReporter) async throws {
+    private func plan(_ ref: ImageReference, descriptor: Descriptor, manifests: [FetchedManifest],
+                      indexes: [FetchedManifest]) -> ImagePullPlan {
         var seen = Set<Digest>()
         var blobs: [Descriptor] = []
         for m in manifests {
@@ -71,13 +75,13 @@ extension RegistryClient {
                 blobs.append(blob)
             }
         }
-        let phase = "pull \(ref.normalized)"
-        progress.begin(phase, total: blobs.reduce(0) { $0 + $1.size }, unit: .bytes)
-        defer { progress.end(phase) }
-        try await concurrentForEach(blobs, limit: configuration.maxConcurrentBlobs) { blob in
-            try await self.fetchBlob(ref, descriptor: blob, into: store, progress: progress, phase: phase)
-        }
-        for m in manifests { try write(m, to: store) }
+        // Children before the indexes that name them.
+        return ImagePullPlan(reference: ref, descriptor: descriptor, manifests: manifests + indexes.reversed(), blobs: blobs)
+    }
+
+    /// Stores the manifests and indexes of `plan` (small; their digests checked).
+    public func writeManifests(of plan: ImagePullPlan, to store: LayoutStore) throws {
+        for m in plan.manifests { try write(m, to: store) }
     }
 
     private func write(_ manifest: FetchedManifest, to store: LayoutStore) throws {
@@ -85,4 +89,16 @@ extension RegistryClient {
             throw RegistryError.store("\(error)")
         }
     }
+}
+
+/// What copying one image takes, known after fetching its manifests and before any blob: lets a caller
+/// (package create) know every file of the package, with its digest and size, before the bytes arrive.
+public struct ImagePullPlan: Sendable {
+    public let reference: ImageReference
+    /// The descriptor for the package's index.json.
+    public let descriptor: Descriptor
+    /// Manifests and indexes to store, children first.
+    public let manifests: [FetchedManifest]
+    /// Blobs to download, each once.
+    public let blobs: [Descriptor]
 }

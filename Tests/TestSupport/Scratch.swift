@@ -36,7 +36,7 @@ public func freeLoopbackPort() throws -> Int {
 }
 
 /// Waits until something accepts TCP connections on 127.0.0.1:`port`.
-public func waitForPort(_ port: Int, timeout: TimeInterval = 20) async throws {
+public func waitForPort(_ port: Int, timeout: TimeInterval = 60) async throws {
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
