@@ -149,6 +149,37 @@ import TestSupport
         }
     }
 
+    /// The archive is written while blobs download: a blob that arrives corrupt (a byte flipped in the
+    /// registry's own storage) must fail create with the digest named, wake the waiting writer, and leave
+    /// nothing behind.
+    @Test func corruptBlobFailsCreateWhileWriting() async throws {
+        try await withTemporaryDirectory { work in
+            try await withDockerRegistry { registry in
+                try ScriptImages.push(to: registry, repository: "bad/blob", tag: "1", layerSizes: [300_000, 400_000], workDirectory: work)
+                try ScriptImages.push(to: registry, repository: "good/one", tag: "1", layerSizes: [200_000], workDirectory: work)
+                // The largest blob in the registry's storage is a layer of bad/blob.
+                let blobs = registry.root + "/data/docker/registry/v2/blobs/sha256"
+                var largest = (path: "", size: 0)
+                for prefix in try FileManager.default.contentsOfDirectory(atPath: blobs) {
+                    for hex in try FileManager.default.contentsOfDirectory(atPath: blobs + "/" + prefix) {
+                        let data = blobs + "/\(prefix)/\(hex)/data"
+                        let size = (try FileManager.default.attributesOfItem(atPath: data)[.size] as? Int) ?? 0
+                        if size > largest.size { largest = (data, size) }
+                    }
+                }
+                try Fixtures.flipByte(largest.path, at: largest.size / 2)
+                let digest = URL(fileURLWithPath: largest.path).deletingLastPathComponent().lastPathComponent
+                let def = work + "/def"
+                try Self.writeDefinition(def, images: ["\(registry.host)/good/one:1", "\(registry.host)/bad/blob:1"])
+                let r = try Outpost.run(["package", "create", def, "-o", work + "/out"])
+                #expect(r.status != 0)
+                #expect(r.err.contains(digest), "\(r.err)")
+                let left = (try? FileManager.default.contentsOfDirectory(atPath: work + "/out")) ?? []
+                #expect(left.isEmpty, "left behind: \(left)")
+            }
+        }
+    }
+
     @Test func signedSplitPackageVerifiesAndReassembles() async throws {
         try await withTemporaryDirectory { work in
             try await withDockerRegistry { registry in
