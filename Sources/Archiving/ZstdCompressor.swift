@@ -3,24 +3,26 @@ import Foundation
 
 /// Streaming, multithreaded zstd compression (libzstd) in front of another sink.
 ///
-/// The worker count is fixed (not taken from the machine) so that the same input gives the same bytes
-/// on every machine: packages must be reproducible.
+/// Packages must be reproducible on every machine. libzstd's multithreaded mode gives the same bytes for
+/// any worker count of 1 or more (only its single-threaded mode, 0 workers, differs), so the count follows
+/// the machine's cores (at most 4) and is never 0; a test pins this.
 public final class ZstdSink: ByteSink {
     private let next: ByteSink
     private let cctx: OpaquePointer
     private var outBuffer: [UInt8]
     private let context: String
 
-    public static let fixedWorkers: Int32 = 4
+    /// Workers for this machine: its active cores, between 1 and 4.
+    public static let defaultWorkers = Int32(max(1, min(4, ProcessInfo.processInfo.activeProcessorCount)))
 
-    public init(next: ByteSink, level: Int32 = 3, context: String) throws {
+    public init(next: ByteSink, level: Int32 = 3, workers: Int32 = ZstdSink.defaultWorkers, context: String) throws {
         self.next = next
         self.context = context
         guard let c = ZSTD_createCCtx() else { throw ArchiveError.zstd("cannot create context", context: context) }
         cctx = c
         outBuffer = [UInt8](repeating: 0, count: ZSTD_CStreamOutSize())
         try check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level))
-        try check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_nbWorkers, Self.fixedWorkers))
+        try check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_nbWorkers, max(1, workers)))
         try check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1))
     }
 
