@@ -130,7 +130,8 @@ enum SourceReader {
     /// Copies `size` bytes of `source` to `fd` at `offset` through `buffer` (4 MiB sequential reads and
     /// writes). `progress` receives byte counts as they are written.
     static func copy(_ source: MediaFileSource, size: UInt64, path: String, to fd: Int32, at offset: UInt64,
-                     buffer: UnsafeMutableRawBufferPointer, progress: (UInt64) -> Void) throws {
+                     buffer: UnsafeMutableRawBufferPointer, kernelCopy allowKernelCopy: Bool = true,
+                     progress: (UInt64) -> Void) throws {
         switch source {
         case .bytes(let b):
             try ByteIO.pwriteAll(fd, b, at: offset, what: "writing \(path)")
@@ -144,7 +145,7 @@ enum SourceReader {
             }
             var done: UInt64 = 0
             // The kernel copies (or reflinks) when it can; any failure falls back to plain reads and writes.
-            if let kernelCopy = Self.copyFileRange {
+            if allowKernelCopy, let kernelCopy = Self.copyFileRange {
                 while done < size {
                     var inOff = Int64(done), outOff = Int64(offset + done)
                     let n = kernelCopy(src, &inOff, fd, &outOff, Int(min(UInt64(1 << 30), size - done)), 0)
