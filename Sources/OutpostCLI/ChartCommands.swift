@@ -30,6 +30,10 @@ struct ChartTemplate: ParsableCommand {
     var setString: [String] = []
     @Option(name: .customLong("set-file"), help: "Set values from files: key1=path1,key2=path2 (repeatable).")
     var setFile: [String] = []
+    @Option(name: .customLong("set-json"), help: "Set JSON values: key1=jsonval1,key2=jsonval2 (repeatable).")
+    var setJSON: [String] = []
+    @Option(name: .customLong("set-literal"), help: "Set one literal STRING value: key=value, the value taken verbatim (repeatable).")
+    var setLiteral: [String] = []
     @Option(name: .customLong("name-template"), help: "A template used to name the release.")
     var nameTemplate: String?
     @Option(name: [.customShort("n"), .customLong("namespace")], help: "The release namespace.")
@@ -69,7 +73,8 @@ struct ChartTemplate: ParsableCommand {
         options.showOnly = showOnly
         options.isUpgrade = isUpgrade
         options.deterministic = deterministic
-        let values = Values.Options(valueFiles: valueFiles, values: set, stringValues: setString, fileValues: setFile)
+        let values = Values.Options(valueFiles: valueFiles, values: set, stringValues: setString, fileValues: setFile,
+            jsonValues: setJSON, literalValues: setLiteral)
         do {
             if output == "json" {
                 let objects = try ChartRenderer.objects(chartPath: chartPath, values: values, options: options)

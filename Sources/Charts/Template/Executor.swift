@@ -432,11 +432,15 @@ final class Executor {
         let expected = String(e.message[r.upperBound...].prefix { $0 != ";" })
         func matches(_ v: Value) -> Bool {
             switch (expected, v) {
-            case ("string", .string), ("int", .int), ("bool", .bool), ("map[string]interface {}", .map), ("map[string]interface {}", .null): return true
-            default: return false
+            case ("string", .string), ("int", .int), ("bool", .bool), ("map[string]interface {}", .map), ("map[string]interface {}", .null),
+                 ("[]interface {}", .list), ("[]interface {}", .null), ("uint32", .int): return true
+            default: return v.goType == expected
             }
         }
-        guard let i = argv.firstIndex(where: { !matches($0) }) else { return fail(identPos, name, e.message) }
+        // the offending argument: the first of the reported type ("; got T") that is not the expected one
+        let got = e.message.range(of: "; got ").map { String(e.message[$0.upperBound...]) }
+        guard let i = argv.firstIndex(where: { !matches($0) && (got == nil || $0.goType == got) }) ?? argv.firstIndex(where: { !matches($0) })
+        else { return fail(identPos, name, e.message) }
         guard i < args.count else {
             let node = args.last
             return fail(node?.pos ?? identPos, node.map(Self.nodeContext) ?? name, e.message)
