@@ -52,6 +52,8 @@ struct ChartTemplate: ParsableCommand {
     var isUpgrade = false
     @Flag(name: .customLong("deterministic"), help: "Fixed clock and seeded randomness (now, randAlphaNum, uuidv4) for reproducible output.")
     var deterministic = false
+    @Flag(name: .customLong("timings"), help: "Print how long each rendering phase took to stderr (for profiling).")
+    var timings = false
     @Option(name: .customLong("output"), help: "Output format: text (helm's) or json (the objects, for scripts).")
     var output: String = "text"
 
@@ -73,6 +75,11 @@ struct ChartTemplate: ParsableCommand {
         options.showOnly = showOnly
         options.isUpgrade = isUpgrade
         options.deterministic = deterministic
+        if timings {
+            options.phaseTimer = { name, seconds in
+                FileHandle.standardError.write(Data("timing: \(name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(String(format: "%8.3f", seconds)) s\n".utf8))
+            }
+        }
         let values = Values.Options(valueFiles: valueFiles, values: set, stringValues: setString, fileValues: setFile,
             jsonValues: setJSON, literalValues: setLiteral)
         do {
@@ -85,7 +92,7 @@ struct ChartTemplate: ParsableCommand {
                 return
             }
             let release = try ChartRenderer.render(chartPath: chartPath, values: values, options: options)
-            let text = try ChartRenderer.templateOutput(release, options: options)
+            let text = try options.phase("write output") { try ChartRenderer.templateOutput(release, options: options) }
             FileHandle.standardOutput.write(Data(text.utf8))
         } catch let e as ChartError {
             switch e {
