@@ -47,7 +47,10 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swift6),
         .target(name: "Admission", dependencies: ["OutpostCore", "OCI"], swiftSettings: swift6),
         .target(name: "Charts", dependencies: ["OutpostCore", "Archiving", "CArchive", "Yams",
-            .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swift6),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "SwiftASN1", package: "swift-asn1")], swiftSettings: swift6),
         .target(name: "Talos", dependencies: [
             "OutpostCore", "Yams",
             .product(name: "Crypto", package: "swift-crypto"),

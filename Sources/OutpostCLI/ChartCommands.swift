@@ -30,6 +30,10 @@ struct ChartTemplate: ParsableCommand {
     var setString: [String] = []
     @Option(name: .customLong("set-file"), help: "Set values from files: key1=path1,key2=path2 (repeatable).")
     var setFile: [String] = []
+    @Option(name: .customLong("set-json"), help: "Set JSON values: key1=jsonval1,key2=jsonval2 (repeatable).")
+    var setJSON: [String] = []
+    @Option(name: .customLong("set-literal"), help: "Set one literal STRING value: key=value, the value taken verbatim (repeatable).")
+    var setLiteral: [String] = []
     @Option(name: .customLong("name-template"), help: "A template used to name the release.")
     var nameTemplate: String?
     @Option(name: [.customShort("n"), .customLong("namespace")], help: "The release namespace.")
@@ -48,6 +52,8 @@ struct ChartTemplate: ParsableCommand {
     var isUpgrade = false
     @Flag(name: .customLong("deterministic"), help: "Fixed clock and seeded randomness (now, randAlphaNum, uuidv4) for reproducible output.")
     var deterministic = false
+    @Flag(name: .customLong("timings"), help: "Print how long each rendering phase took to stderr (for profiling).")
+    var timings = false
     @Option(name: .customLong("output"), help: "Output format: text (helm's) or json (the objects, for scripts).")
     var output: String = "text"
 
@@ -69,7 +75,13 @@ struct ChartTemplate: ParsableCommand {
         options.showOnly = showOnly
         options.isUpgrade = isUpgrade
         options.deterministic = deterministic
-        let values = Values.Options(valueFiles: valueFiles, values: set, stringValues: setString, fileValues: setFile)
+        if timings {
+            options.phaseTimer = { name, seconds in
+                FileHandle.standardError.write(Data("timing: \(name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(String(format: "%8.3f", seconds)) s\n".utf8))
+            }
+        }
+        let values = Values.Options(valueFiles: valueFiles, values: set, stringValues: setString, fileValues: setFile,
+            jsonValues: setJSON, literalValues: setLiteral)
         do {
             if output == "json" {
                 let objects = try ChartRenderer.objects(chartPath: chartPath, values: values, options: options)
@@ -80,7 +92,7 @@ struct ChartTemplate: ParsableCommand {
                 return
             }
             let release = try ChartRenderer.render(chartPath: chartPath, values: values, options: options)
-            let text = try ChartRenderer.templateOutput(release, options: options)
+            let text = try options.phase("write output") { try ChartRenderer.templateOutput(release, options: options) }
             FileHandle.standardOutput.write(Data(text.utf8))
         } catch let e as ChartError {
             switch e {

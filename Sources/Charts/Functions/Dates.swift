@@ -56,6 +56,32 @@ enum Dates {
             return .object(GoTime(date: d.addingTimeInterval(secs), zone: z))
         }
         f["mustDateModify"] = f["dateModify"]
+        // Sprig's snake_case aliases
+        f["date_in_zone"] = f["dateInZone"]
+        f["date_modify"] = f["dateModify"]
+        f["must_date_modify"] = f["mustDateModify"]
+        f["durationRound"] = FunctionSpec(1, 1) { ctx, a in
+            // Sprig: a duration string, an int64 of nanoseconds (template ints count as int64 here),
+            // or a time (the time since it); anything else is 0.
+            var nanos: Double = 0
+            switch a[0] {
+            case .string(let s): nanos = (parseDuration(s) ?? 0) * 1e9
+            case .int(let i): nanos = Double(i)
+            case .object(let t as GoTime):
+                let now = ctx.options.deterministic ? ctx.options.fixedNow : Date()
+                nanos = now.timeIntervalSince(t.date) * 1e9
+            default: break
+            }
+            return .string(roundDuration(abs(nanos)))
+        }
+    }
+
+    /// Sprig's durationRound: the largest whole unit strictly exceeded (y = 365 d, mo = 30 d).
+    static func roundDuration(_ nanos: Double) -> String {
+        let second = 1e9, minute = 60 * second, hour = 60 * minute, day = 24 * hour
+        let units: [(Double, String)] = [(365 * day, "y"), (30 * day, "mo"), (day, "d"), (hour, "h"), (minute, "m"), (second, "s")]
+        for (size, suffix) in units where nanos > size { return String(UInt64(nanos / size)) + suffix }
+        return "0s"
     }
 
     static func toTime(_ v: Value) -> (Date, TimeZone) {

@@ -83,7 +83,11 @@ public enum FunctionLibrary {
         }
         f.add("toToml", 1) { a in .string(TOML.encode(a[0])) }
         f["mustToToml"] = f["toToml"]
-        f.add("fromToml", 1) { a in .dict(["Error": .string("fromToml is not supported by this renderer: \(Arg2.strval(a[0]).prefix(20))")]) }
+        f.add("fromToml", 1) { a in
+            do { return .map(try TOMLDecoder.decode(try Arg2.string(a[0]))) } catch let e as TOMLDecoder.SyntaxError {
+                return .dict(["Error": .string(e.description)])
+            }
+        }
         f["include"] = FunctionSpec(2, 2) { ctx, a in
             let name = try Arg2.string(a[0])
             let ex = ctx.executor

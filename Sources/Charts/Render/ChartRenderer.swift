@@ -18,7 +18,17 @@ public struct RenderOptions: Sendable {
     /// Fixed clock and seeded randomness for reproducible output.
     public var deterministic: Bool = false
     public var skipSchemaValidation: Bool = false
+    /// Called with each rendering phase's name and duration in seconds (`--timings`), for profiling.
+    public var phaseTimer: (@Sendable (String, Double) -> Void)?
     public init() {}
+
+    /// Runs `body` as a named phase, reporting its duration to `phaseTimer`.
+    public func phase<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
+        guard let phaseTimer else { return try body() }
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer { phaseTimer(name, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
+        return try body()
+    }
 }
 
 /// The result of rendering: Helm's release pieces.
@@ -34,8 +44,9 @@ public struct RenderedRelease: Sendable {
 public enum ChartRenderer {
     /// Loads, configures and renders a chart.
     public static func render(chartPath: String, values: Values.Options, options: RenderOptions) throws -> RenderedRelease {
-        let chart = try ChartLoader.load(path: chartPath)
-        return try render(chart: chart, userValues: try values.merged(), options: options)
+        let chart = try options.phase("load chart") { try ChartLoader.load(path: chartPath) }
+        let user = try options.phase("user values") { try values.merged() }
+        return try render(chart: chart, userValues: user, options: options)
     }
 
     /// Renders a loaded chart with already-merged user values.
@@ -72,9 +83,9 @@ public enum ChartRenderer {
             throw ChartError.invalidChart(message: "an error occurred while checking for chart dependencies. You may need to run 'helm dependency build' to fetch missing dependencies: found in Chart.yaml, but missing in charts/ directory: " + missing.joined(separator: ", "))
         }
         Values.processDependencies(chart, values: userValues)
-        let vals = Values.coalesce(chart: chart, values: userValues)
+        let vals = options.phase("coalesce values") { Values.coalesce(chart: chart, values: userValues) }
         if !options.skipSchemaValidation {
-            let errors = SchemaValidator.validate(chart: chart, values: vals)
+            let errors = options.phase("schema validation") { SchemaValidator.validate(chart: chart, values: vals) }
             if !errors.isEmpty {
                 throw ChartError.schema(message: "values don't meet the specifications of the schema(s) in the following chart(s):\n" + errors)
             }
@@ -87,14 +98,14 @@ public enum ChartRenderer {
                 "Revision": .int(options.revision), "Service": .string("Helm")]),
             "Values": .map(vals),
         ])
-        var files = try Engine.render(chart: chart, top: top, functionOptions: fnOptions)
+        var files = try Engine.render(chart: chart, top: top, functionOptions: fnOptions, options: options)
         var notes = ""
         let rootNotes = chart.name + "/templates/NOTES.txt"
         for k in files.keys.sorted() where k.hasSuffix("NOTES.txt") {
             if k == rootNotes { notes = files[k]! }
             files[k] = nil
         }
-        let (hooks, manifests) = try ManifestSorter.sort(files: files)
+        let (hooks, manifests) = try options.phase("split and sort manifests") { try ManifestSorter.sort(files: files) }
         let crds: [(filename: String, content: String)] = options.includeCRDs ? chart.crdObjects.map { (filename: $0.filename, content: $0.file.text) } : []
         return RenderedRelease(releaseName: releaseName, crds: crds, manifests: manifests, hooks: hooks, notes: notes)
     }

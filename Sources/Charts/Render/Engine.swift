@@ -10,7 +10,8 @@ enum Engine {
         let basePath: String
     }
 
-    static func render(chart: Chart, top: GoMap, functionOptions: RenderOptionsForFunctions, strict: Bool = false) throws -> [String: String] {
+    static func render(chart: Chart, top: GoMap, functionOptions: RenderOptionsForFunctions, strict: Bool = false,
+                       options: RenderOptions = RenderOptions()) throws -> [String: String] {
         var tpls: [String: Renderable] = [:]
         collect(chart, parentData: top, into: &tpls)
         let set = TemplateSet(functions: FunctionLibrary.standard)
@@ -21,13 +22,19 @@ enum Engine {
             if ca == cb { return a > b }
             return ca > cb
         }
-        for k in keys {
-            do {
-                try set.parse(name: k, text: tpls[k]!.source)
-            } catch let e as TemplateParseError {
-                throw ChartError.template(message: cleanupParseError(k, e.description))
+        try options.phase("parse templates") {
+            for k in keys {
+                do {
+                    try set.parse(name: k, text: tpls[k]!.source)
+                } catch let e as TemplateParseError {
+                    throw ChartError.template(message: cleanupParseError(k, e.description))
+                }
             }
         }
+        return try options.phase("execute templates") { try execute(keys: keys, tpls: tpls, set: set) }
+    }
+
+    static func execute(keys: [String], tpls: [String: Renderable], set: TemplateSet) throws -> [String: String] {
         var rendered: [String: String] = [:]
         for k in keys {
             if MiscPath.base(k).hasPrefix("_") { continue }

@@ -70,20 +70,33 @@ struct FilesObject: RangeableObject {
         var regex = "^"
         let p = Array(pattern)
         var i = 0
+        var braces = 0  // `,` separates alternatives only inside `{...}`
+        var inClass = false
         while i < p.count {
             let c = p[i]
+            if inClass && c != "]" && c != "\\" {
+                regex += c == "^" || c == "[" ? "\\" + String(c) : String(c)
+                i += 1
+                continue
+            }
             switch c {
             case "*":
                 if i + 1 < p.count && p[i + 1] == "*" { regex += ".*"; i += 1 } else { regex += "[^/]*" }
             case "?": regex += "[^/]"
             case "{":
+                braces += 1
                 regex += "(?:"
-            case "}": regex += ")"
-            case ",": regex += "|"
+            case "}" where braces > 0:
+                braces -= 1
+                regex += ")"
+            case "," where braces > 0: regex += "|"
             case "[":
                 regex += "["
+                inClass = true
                 if i + 1 < p.count && p[i + 1] == "!" { regex += "^"; i += 1 }
-            case "]": regex += "]"
+            case "]" where inClass:
+                inClass = false
+                regex += "]"
             case "\\":
                 if i + 1 < p.count { i += 1; regex += NSRegularExpression.escapedPattern(for: String(p[i])) }
             default: regex += NSRegularExpression.escapedPattern(for: String(c))

@@ -110,6 +110,15 @@ public enum JSONCodec {
         return v
     }
 
+    /// Decodes the JSON value at the start of `bytes` (after blanks), as Go's json.Decoder does, and
+    /// returns it with the number of bytes it used (`--set-json` reads several values from one string).
+    static func decodePrefix(_ bytes: [UInt8]) throws -> (Value, Int) {
+        var p = JSONParser(bytes)
+        p.skipSpace()
+        let v = try p.parseValue()
+        return (v, p.i)
+    }
+
     struct JSONParser {
         let b: [UInt8]
         var i = 0

@@ -34,23 +34,27 @@ final class Pipeline: @unchecked Sendable {
     init(decl: [String], isAssign: Bool, cmds: [Command], pos: Int) {
         self.decl = decl; self.isAssign = isAssign; self.cmds = cmds; self.pos = pos
     }
-    var source: String {
+    /// The pipeline as Go prints it in errors; built once, on first use (after parsing).
+    lazy var source: String = {
         var s = ""
         if !decl.isEmpty { s = decl.joined(separator: ", ") + (isAssign ? " = " : " := ") }
         return s + cmds.map(\.source).joined(separator: " | ")
-    }
+    }()
 }
 
 final class Command: @unchecked Sendable {
     var args: [Arg]
     let pos: Int
     init(args: [Arg], pos: Int) { self.args = args; self.pos = pos }
-    var source: String {
+    /// The command as Go prints it in errors; built once, on first use (after parsing).
+    lazy var source: String = {
         args.map { arg in
             if case .pipeline(let p, _) = arg { return "(" + p.source + ")" }
             return arg.source
         }.joined(separator: " ")
-    }
+    }()
+    /// The arguments after the first (the function's or method's), without a copy per call.
+    lazy var tail: [Arg] = Array(args.dropFirst())
 }
 
 indirect enum Arg: @unchecked Sendable {

@@ -259,12 +259,12 @@ final class Executor {
         let first = cmd.args[0]
         switch first {
         case .field(let names, let pos):
-            return try evalFieldChain(dot, receiver: dot, names: names, args: Array(cmd.args.dropFirst()), final: final, pos: pos, context: first.source, fromData: true)
+            return try evalFieldChain(dot, receiver: dot, names: names, args: cmd.tail, final: final, pos: pos, context: first.source, fromData: true)
         case .chain(let base, let names, let pos):
             let recv = try evalArg(base, dot: dot)
-            return try evalFieldChain(dot, receiver: recv, names: names, args: Array(cmd.args.dropFirst()), final: final, pos: pos, context: first.source, fromData: false)
+            return try evalFieldChain(dot, receiver: recv, names: names, args: cmd.tail, final: final, pos: pos, context: first.source, fromData: false)
         case .identifier(let name, _):
-            return try evalFunction(name, cmd: cmd, dot: dot, args: Array(cmd.args.dropFirst()), final: final)
+            return try evalFunction(name, cmd: cmd, dot: dot, args: cmd.tail, final: final)
         case .pipeline(let p, _):
             try notAFunction(cmd, final)
             return try evalPipeline(p, dot: dot)
@@ -274,7 +274,7 @@ final class Executor {
                 try notAFunction(cmd, final)
                 return v
             }
-            return try evalFieldChain(dot, receiver: v, names: Array(names.dropFirst()), args: Array(cmd.args.dropFirst()), final: final, pos: pos, context: first.source, fromData: true)
+            return try evalFieldChain(dot, receiver: v, names: Array(names.dropFirst()), args: cmd.tail, final: final, pos: pos, context: first.source, fromData: true)
         default:
             try notAFunction(cmd, final)
             return try evalArg(first, dot: dot)
@@ -322,27 +322,27 @@ final class Executor {
     // MARK: fields
 
     /// Evaluates `.A.B.C` on receiver; only the last name receives args/final (method call).
-    func evalFieldChain(_ dot: Value, receiver: Value, names: [String], args: [Arg], final: Value?, pos: Int, context: String, fromData: Bool) throws -> Value {
+    func evalFieldChain(_ dot: Value, receiver: Value, names: [String], args: [Arg], final: Value?, pos: Int, context: @autoclosure () -> String, fromData: Bool) throws -> Value {
         var recv = receiver
         var fromMap = fromData
         for (k, name) in names.enumerated() {
             let last = k == names.count - 1
             recv = try evalField(dot, name: name, receiver: recv, args: last ? args : [], final: last ? final : nil,
-                pos: pos, context: context, receiverIsInterface: fromMap || k > 0)
+                pos: pos, context: context(), receiverIsInterface: fromMap || k > 0)
             fromMap = true
         }
         return recv
     }
 
-    func evalField(_ dot: Value, name: String, receiver: Value, args: [Arg], final: Value?, pos: Int, context: String, receiverIsInterface: Bool) throws -> Value {
+    func evalField(_ dot: Value, name: String, receiver: Value, args: [Arg], final: Value?, pos: Int, context: @autoclosure () -> String, receiverIsInterface: Bool) throws -> Value {
         let hasArgs = !args.isEmpty || final != nil
         switch receiver {
         case .null:
             if !receiverIsInterface {
-                if set.missingKey == .error { throw fail(pos, context, "nil data; no entry for key \(GoStrings.quote(name))") }
+                if set.missingKey == .error { throw fail(pos, context(), "nil data; no entry for key \(GoStrings.quote(name))") }
                 return .null
             }
-            throw fail(pos, context, "nil pointer evaluating interface {}.\(name)")
+            throw fail(pos, context(), "nil pointer evaluating interface {}.\(name)")
         case .object(let o):
             if let m = o.method(name) {
                 var argv: [Value] = []
@@ -351,36 +351,35 @@ final class Executor {
                 do {
                     return try m(CallContext(executor: self), argv)
                 } catch let e as TemplateExecError {
-                    throw fail(pos, context, "error calling \(name): \(e.description)", cause: e)
+                    throw fail(pos, context(), "error calling \(name): \(e.description)", cause: e)
                 } catch let e as FunctionError {
-                    throw fail(pos, context, "error calling \(name): \(e.message)", cause: e)
+                    throw fail(pos, context(), "error calling \(name): \(e.message)", cause: e)
                 }
             }
             if let f = o.field(name) {
-                if hasArgs { throw fail(pos, context, "\(name) has arguments but cannot be invoked as function") }
+                if hasArgs { throw fail(pos, context(), "\(name) has arguments but cannot be invoked as function") }
                 return f
             }
-            throw fail(pos, context, "can't evaluate field \(name) in type \(o.goTypeName)")
+            throw fail(pos, context(), "can't evaluate field \(name) in type \(o.goTypeName)")
         case .map(let m):
-            if hasArgs { throw fail(pos, context, "\(name) is not a method but has arguments") }
+            if hasArgs { throw fail(pos, context(), "\(name) is not a method but has arguments") }
             if let v = m[name] { return v }
             switch set.missingKey {
-            case .error: throw fail(pos, context, "map has no entry for key \(GoStrings.quote(name))")
+            case .error: throw fail(pos, context(), "map has no entry for key \(GoStrings.quote(name))")
             default: return .null
             }
         default:
-            throw fail(pos, context, "can't evaluate field \(name) in type \(receiver.goType)")
+            throw fail(pos, context(), "can't evaluate field \(name) in type \(receiver.goType)")
         }
     }
 
     // MARK: functions
 
     func evalFunction(_ name: String, cmd: Command, dot: Value, args: [Arg], final: Value?) throws -> Value {
-        let context = cmd.source
         // and/or short-circuit: evaluate lazily
         if (name == "and" || name == "or") && set.functions[name] == nil {
             let total = args.count + (final == nil ? 0 : 1)
-            if total < 1 { throw fail(cmd.pos, context, "wrong number of args for \(name): want at least 1 got 0") }
+            if total < 1 { throw fail(cmd.pos, cmd.source, "wrong number of args for \(name): want at least 1 got 0") }
             var v: Value = .null
             for a in args {
                 v = try evalArg(a, dot: dot)
@@ -391,7 +390,7 @@ final class Executor {
         }
         let spec: FunctionSpec
         if let s = set.functions[name] { spec = s } else if let s = Builtins.table[name] { spec = s } else {
-            throw fail(cmd.pos, context, "\(GoStrings.quote(name)) is not a defined function")
+            throw fail(cmd.pos, cmd.source, "\(GoStrings.quote(name)) is not a defined function")
         }
         let total = args.count + (final == nil ? 0 : 1)
         let identPos = cmd.args.first.map { a -> Int in if case .identifier(let n, let p) = a, n == name { return p }; return cmd.pos } ?? cmd.pos
@@ -411,15 +410,15 @@ final class Executor {
         do {
             return try spec.call(CallContext(executor: self), argv)
         } catch let e as TemplateExecError {
-            throw fail(cmd.pos, context, "error calling \(name): \(e.description)", cause: e)
+            throw fail(cmd.pos, cmd.source, "error calling \(name): \(e.description)", cause: e)
         } catch let e as TemplateParseError {
-            throw fail(cmd.pos, context, "error calling \(name): \(e.description)", cause: e)
+            throw fail(cmd.pos, cmd.source, "error calling \(name): \(e.description)", cause: e)
         } catch let e as FunctionError {
-            throw fail(cmd.pos, context, "error calling \(name): \(e.message)", cause: e)
+            throw fail(cmd.pos, cmd.source, "error calling \(name): \(e.message)", cause: e)
         } catch let e as GoTypeError {
             throw typeError(e, name: name, identPos: identPos, args: args, argv: argv)
         } catch let e as WrappedExecError {
-            throw fail(cmd.pos, context, "error calling \(name): \(e.description)", cause: e)
+            throw fail(cmd.pos, cmd.source, "error calling \(name): \(e.description)", cause: e)
         }
     }
 
@@ -432,11 +431,15 @@ final class Executor {
         let expected = String(e.message[r.upperBound...].prefix { $0 != ";" })
         func matches(_ v: Value) -> Bool {
             switch (expected, v) {
-            case ("string", .string), ("int", .int), ("bool", .bool), ("map[string]interface {}", .map), ("map[string]interface {}", .null): return true
-            default: return false
+            case ("string", .string), ("int", .int), ("bool", .bool), ("map[string]interface {}", .map), ("map[string]interface {}", .null),
+                 ("[]interface {}", .list), ("[]interface {}", .null), ("uint32", .int): return true
+            default: return v.goType == expected
             }
         }
-        guard let i = argv.firstIndex(where: { !matches($0) }) else { return fail(identPos, name, e.message) }
+        // the offending argument: the first of the reported type ("; got T") that is not the expected one
+        let got = e.message.range(of: "; got ").map { String(e.message[$0.upperBound...]) }
+        guard let i = argv.firstIndex(where: { !matches($0) && (got == nil || $0.goType == got) }) ?? argv.firstIndex(where: { !matches($0) })
+        else { return fail(identPos, name, e.message) }
         guard i < args.count else {
             let node = args.last
             return fail(node?.pos ?? identPos, node.map(Self.nodeContext) ?? name, e.message)

@@ -116,7 +116,9 @@ public struct RenderOptionsForFunctions: Sendable {
 
 /// Go's map[string]interface{}: a reference, so template functions like `set` mutate it where it is shared.
 public final class GoMap: @unchecked Sendable {
-    public var storage: [String: Value]
+    public var storage: [String: Value] { didSet { sortedCache = nil } }
+    /// Keys in Go's order, kept until the map changes: `range` over a large values map repeats per template.
+    private var sortedCache: [String]?
     public init(_ storage: [String: Value] = [:]) { self.storage = storage }
     public subscript(key: String) -> Value? {
         get { storage[key] }
@@ -125,7 +127,12 @@ public final class GoMap: @unchecked Sendable {
     public var keys: Dictionary<String, Value>.Keys { storage.keys }
     public var count: Int { storage.count }
     public var isEmpty: Bool { storage.isEmpty }
-    public var sortedKeys: [String] { storage.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) } }
+    public var sortedKeys: [String] {
+        if let sortedCache { return sortedCache }
+        let keys = storage.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        sortedCache = keys
+        return keys
+    }
 }
 
 extension Value {

@@ -1,9 +1,11 @@
 import Foundation
 
 /// Helm's `--set` syntax: `a.b=c,list[0]=x,l={a,b}`, backslash escapes, typed scalars
-/// (true/false/null/integers) unless `--set-string`; `--set-file` reads each value from a file.
+/// (true/false/null/integers) unless `--set-string`; `--set-file` reads each value from a file;
+/// `--set-json` takes JSON values (`a={"b":1},c=[1,2]`); `--set-literal` takes one key whose value is
+/// the rest of the text, verbatim (no escapes, commas or lists).
 struct StrVals {
-    enum Mode { case typed, string, file((String) throws -> String) }
+    enum Mode { case typed, string, file((String) throws -> String), json, literal }
 
     private var s: [Character]
     private var i = 0
@@ -30,9 +32,10 @@ struct StrVals {
     /// Reads until a stop character; returns (text, stop) or (text, nil) at end of input.
     private mutating func until(_ stop: Set<Character>) -> (String, Character?) {
         var v = ""
+        let escapes = !isLiteral
         while let r = readRune() {
             if stop.contains(r) { return (v, r) }
-            if r == "\\" {
+            if r == "\\" && escapes {
                 guard let n = readRune() else { return (v, nil) }
                 v.append(n)
             } else {
@@ -57,8 +60,33 @@ struct StrVals {
         return typed(v)
     }
 
+    private var isLiteral: Bool { if case .literal = mode { return true } else { return false } }
+    private var isJSON: Bool { if case .json = mode { return true } else { return false } }
+
+    /// Skips blanks and one comma; true at a comma or the end (an empty `--set-json` value).
+    private mutating func emptyVal() -> Bool {
+        while i < s.count {
+            let r = s[i]
+            i += 1
+            if r == "," { return true }
+            if !r.isWhitespace { i -= 1; return false }
+        }
+        return true
+    }
+
+    /// A JSON value at the cursor (Go's json.Decoder on the rest of the text), then blanks and a comma.
+    private mutating func jsonValue() throws -> Value {
+        if emptyVal() { return .null }
+        let rest = String(s[i...])
+        let bytes = Array(rest.utf8)
+        let (v, used) = try JSONCodec.decodePrefix(bytes)
+        i += String(decoding: bytes[..<used], as: UTF8.self).count
+        _ = emptyVal()
+        return v
+    }
+
     private mutating func key(_ data: GoMap, level: Int) throws {
-        let (k, last) = until(["=", "[", ",", "."])
+        let (k, last) = until(isLiteral ? ["=", "[", "."] : ["=", "[", ",", "."])
         guard let last else {
             if k.isEmpty { throw EOF() }
             throw ParseError(description: "key \(GoStrings.quote(k)) has no value")
@@ -76,6 +104,16 @@ struct StrVals {
                 if !k.isEmpty { data[k] = .list(list) }
             } catch let e as EOF { if !k.isEmpty { data[k] = .list(list) }; throw e }
         case "=":
+            if isLiteral {
+                if !k.isEmpty { data[k] = .string(String(s[i...])) }
+                i = s.count
+                return
+            }
+            if isJSON {
+                let v = try jsonValue()
+                if !k.isEmpty { data[k] = v }
+                return
+            }
             if let vl = try valList() {
                 if !k.isEmpty { data[k] = .list(vl) }
                 return
@@ -125,6 +163,12 @@ struct StrVals {
         guard let last else { throw EOF() }
         switch last {
         case "=":
+            if isLiteral {
+                let v = String(s[i...])
+                i = s.count
+                return try setIndex(list, idx, .string(v))
+            }
+            if isJSON { return try setIndex(list, idx, try jsonValue()) }
             if let vl = try valList() { return try setIndex(list, idx, .list(vl)) }
             if i >= s.count { return try setIndex(list, idx, .string("")) }
             let (v, _) = until([","])

@@ -4,14 +4,19 @@ import Foundation
 /// condition/tags, alias renaming, import-values, and coalescing user values with chart defaults
 /// (subchart scoping, `global` propagation, `null` deleting a default).
 public enum Values {
-    /// User-supplied values: files in order, then --set, --set-string, --set-file (Helm's MergeValues).
+    /// User-supplied values: files in order, then --set-json, --set, --set-string, --set-file,
+    /// --set-literal (Helm's MergeValues order).
     public struct Options: Sendable {
         public var valueFiles: [String] = []
         public var values: [String] = []
         public var stringValues: [String] = []
         public var fileValues: [String] = []
-        public init(valueFiles: [String] = [], values: [String] = [], stringValues: [String] = [], fileValues: [String] = []) {
+        public var jsonValues: [String] = []
+        public var literalValues: [String] = []
+        public init(valueFiles: [String] = [], values: [String] = [], stringValues: [String] = [], fileValues: [String] = [],
+                    jsonValues: [String] = [], literalValues: [String] = []) {
             self.valueFiles = valueFiles; self.values = values; self.stringValues = stringValues; self.fileValues = fileValues
+            self.jsonValues = jsonValues; self.literalValues = literalValues
         }
 
         public func merged() throws -> [String: Value] {
@@ -37,6 +42,12 @@ public enum Values {
                     }
                 }
             }
+            for v in jsonValues {
+                // Helm reports --set-json failures with the value only, not the cause
+                do { try StrVals.parse(v, into: dest, mode: .json) } catch {
+                    throw ChartError.invalidValues(message: "failed parsing --set-json data \(v)")
+                }
+            }
             try run(values, "--set", .typed)
             try run(stringValues, "--set-string", .string)
             try run(fileValues, "--set-file", .file({ path in
@@ -45,6 +56,7 @@ public enum Values {
                 }
                 return String(decoding: d, as: UTF8.self)
             }))
+            try run(literalValues, "--set-literal", .literal)
             return dest.storage
         }
     }
