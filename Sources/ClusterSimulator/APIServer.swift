@@ -156,7 +156,8 @@ struct APIResponder: HTTPResponder {
             let options = body.isEmpty ? JSONValue.object([:]) : ((try? JSONValue.parse(body)) ?? [:])
             let grace = q["gracePeriodSeconds"].flatMap { Int($0) } ?? options["gracePeriodSeconds"]?.intValue
             let o = try await api.delete(type, namespace: ns, name: name, gracePeriod: grace,
-                                         preconditionUID: options["preconditions"]?["uid"]?.stringValue, dryRun: opts.dryRun)
+                                         preconditionUID: options["preconditions"]?["uid"]?.stringValue, dryRun: opts.dryRun,
+                                         propagation: q["propagationPolicy"] ?? options["propagationPolicy"]?.stringValue)
             return Self.json(o, status: o["metadata"]?["deletionTimestamp"] != nil ? 202 : 200)
         case (.delete, nil):
             let labels = try LabelSelector(parsing: q["labelSelector"] ?? "")

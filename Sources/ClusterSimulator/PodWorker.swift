@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import OutpostCore
 
@@ -95,6 +98,7 @@ actor PodWorker {
                 return
             }
         }
+        try await refreshHosts(setup)
         var inspected = try await inspect()
         // Init containers run one at a time, each to success, before the app containers.
         if !initDone {
@@ -141,7 +145,7 @@ actor PodWorker {
             guard let st = inspected[n] else { allDone = false; continue }
             if st.running {
                 allDone = false
-                await probe(c, name: n, pod: pod)
+                await probe(c, name: n, pod: pod, startedAt: st.startedAt)
                 continue
             }
             states[n]?.ready = false
@@ -171,6 +175,9 @@ actor PodWorker {
         let delay = min(2.0 * pow(2.0, Double(rec.restartCount)), 40)
         rec.backoffUntil = now.addingTimeInterval(delay)
         states[n] = rec
+        if let pod = await api.store.get("pods", namespace, name) {
+            await event(pod, "Warning", "BackOff", "Back-off restarting failed container \(n) in pod \(name)_\(namespace)(\(uid))")
+        }
     }
 
     private func pullImages(_ containers: [JSONValue], pod: JSONValue, setup: PodSetup) async throws {
@@ -212,16 +219,35 @@ actor PodWorker {
             var args = ["run", "-d", "--name", sandboxName, "--pull", "never", "--hostname", String(name.prefix(63))]
             for l in labels { args += ["--label", l] }
             if pod["spec"]?["hostNetwork"]?.boolValue == true { args += ["--network", "host"] }
-            else {
-                args += ["--network", "bridge"]
-                for h in await setup.serviceHosts() { args += ["--add-host", h] }
-            }
+            else { args += ["--network", "bridge"] }
             args.append(PodmanRuntime.pauseImage)
             try await runtime.run(node, args)
         }
         let r = try await runtime.run(node, ["inspect", sandboxName, "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}"])
         let ip = r.out.trimmingCharacters(in: .whitespacesAndNewlines)
         sandboxIP = ip.isEmpty ? "127.0.0.1" : ip
+        try await refreshHosts(setup, force: true)
+    }
+
+    private var hostsPath: String { runtime.podDirectory(uid) + "/hosts" }
+    private var hostsContent = ""
+    private var hostsCheckedAt = Date.distantPast
+
+    /// Keeps the pod's /etc/hosts current as services come and go (rewritten in place: containers
+    /// bind-mount the file, so a rename would leave them with the old one).
+    private func refreshHosts(_ setup: PodSetup, force: Bool = false) async throws {
+        guard setup.usesClusterHosts, force || Date().timeIntervalSince(hostsCheckedAt) >= 2 else { return }
+        hostsCheckedAt = Date()
+        let content = await setup.hostsFile(podIP: sandboxIP ?? "127.0.0.1")
+        guard content != hostsContent || force else { return }
+        let fd = open(hostsPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw SimulatorError.state(path: hostsPath, why: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        let bytes = Array(content.utf8)
+        guard write(fd, bytes, bytes.count) == bytes.count else {
+            throw SimulatorError.state(path: hostsPath, why: "short write: \(String(cString: strerror(errno)))")
+        }
+        hostsContent = content
     }
 
     private var volumes: [String: String]? = nil
@@ -231,7 +257,8 @@ actor PodWorker {
         let n = c["name"]?.stringValue ?? ""
         let env = try await setup.environment(c, podIP: sandboxIP ?? "")
         let args = setup.createArguments(c, containerName: cname(n), sandbox: sandboxName, volumes: volumes ?? [:],
-                                         env: env, labels: labels + ["outpost-sim.container=\(n)"])
+                                         env: env, labels: labels + ["outpost-sim.container=\(n)"],
+                                         hostsFile: setup.usesClusterHosts ? hostsPath : nil)
         _ = try? await runtime.run(node, ["rm", "-f", cname(n)], check: false)
         try await runtime.run(node, ["create"] + args)
     }
@@ -274,10 +301,14 @@ actor PodWorker {
         return base + "Z"
     }
 
-    private func probe(_ c: JSONValue, name n: String, pod: JSONValue) async {
+    private func probe(_ c: JSONValue, name n: String, pod: JSONValue, startedAt: String) async {
         guard var rec = states[n] else { return }
         let now = Date()
-        if let liveness = c["livenessProbe"], now >= rec.nextProbe {
+        let started = Rollout.date(startedAt) ?? .distantPast
+        func due(_ probe: JSONValue) -> Bool {
+            now >= rec.nextProbe && now.timeIntervalSince(started) >= Double(probe["initialDelaySeconds"]?.intValue ?? 0)
+        }
+        if let liveness = c["livenessProbe"], due(liveness) {
             let ok = await probes.run(liveness, ip: sandboxIP ?? "127.0.0.1", container: c, runtime: runtime, node: node, containerName: cname(n))
             rec.livenessFailures = ok ? 0 : rec.livenessFailures + 1
             if rec.livenessFailures >= (liveness["failureThreshold"]?.intValue ?? 3) {
@@ -287,7 +318,7 @@ actor PodWorker {
             }
         }
         if let readiness = c["readinessProbe"] {
-            if now >= rec.nextProbe {
+            if due(readiness) {
                 let ok = await probes.run(readiness, ip: sandboxIP ?? "127.0.0.1", container: c, runtime: runtime, node: node, containerName: cname(n))
                 if ok { rec.probeSuccesses += 1; rec.probeFailures = 0 } else { rec.probeFailures += 1; rec.probeSuccesses = 0 }
                 if rec.probeSuccesses >= (readiness["successThreshold"]?.intValue ?? 1) { rec.ready = true }
