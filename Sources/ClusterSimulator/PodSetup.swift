@@ -159,7 +159,7 @@ struct PodSetup {
 
     /// `podman create` arguments (after `create`) for one container of the pod.
     func createArguments(_ c: JSONValue, containerName: String, sandbox: String, volumes: [String: String],
-                         env: [(String, String)], labels: [String], hostsFile: String?) -> [String] {
+                         env: [(String, String)], labels: [String], hostsFile: String?, imageUser: String? = nil) -> [String] {
         var args = ["--name", containerName, "--pull", "never", "--network", "container:\(sandbox)", "--ipc", "container:\(sandbox)"]
         if let hostsFile { args += ["--volume", "\(hostsFile):/etc/hosts"] }
         for l in labels { args += ["--label", l] }
@@ -177,7 +177,11 @@ struct PodSetup {
         let user = sc?["runAsUser"]?.intValue ?? psc?["runAsUser"]?.intValue
         let group = sc?["runAsGroup"]?.intValue ?? psc?["runAsGroup"]?.intValue
         if let user { args += ["--user", group.map { "\(user):\($0)" } ?? String(user)] }
-        else if let group { args += ["--group-add", String(group)] }
+        else if let group {
+            // The image's user with the pod's primary group.
+            let imageUser = (imageUser ?? "").split(separator: ":").first.map(String.init) ?? ""
+            args += ["--user", "\(imageUser.isEmpty ? "0" : imageUser):\(group)"]
+        }
         if let fsGroup = psc?["fsGroup"]?.intValue { args += ["--group-add", String(fsGroup)] }
         if sc?["privileged"]?.boolValue == true { args.append("--privileged") }
         if sc?["readOnlyRootFilesystem"]?.boolValue == true { args.append("--read-only") }

@@ -256,9 +256,17 @@ actor PodWorker {
         if volumes == nil { volumes = try await setup.materializeVolumes() }
         let n = c["name"]?.stringValue ?? ""
         let env = try await setup.environment(c, podIP: sandboxIP ?? "")
+        var imageUser: String? = nil
+        let runAsUser = c["securityContext"]?["runAsUser"] ?? pod["spec"]?["securityContext"]?["runAsUser"]
+        let runAsGroup = c["securityContext"]?["runAsGroup"] ?? pod["spec"]?["securityContext"]?["runAsGroup"]
+        if runAsUser == nil, runAsGroup != nil {
+            imageUser = try? await runtime.run(node, ["image", "inspect", "--format", "{{.Config.User}}",
+                                                      PodmanRuntime.normalize(c["image"]?.stringValue ?? "")]).out
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
         let args = setup.createArguments(c, containerName: cname(n), sandbox: sandboxName, volumes: volumes ?? [:],
                                          env: env, labels: labels + ["outpost-sim.container=\(n)"],
-                                         hostsFile: setup.usesClusterHosts ? hostsPath : nil)
+                                         hostsFile: setup.usesClusterHosts ? hostsPath : nil, imageUser: imageUser)
         _ = try? await runtime.run(node, ["rm", "-f", cname(n)], check: false)
         try await runtime.run(node, ["create"] + args)
     }

@@ -73,12 +73,11 @@ extension Controllers {
                 }
             }
         }
-        guard let newRS else { return }
         // Re-read what this pass changed, then trim history beyond revisionHistoryLimit.
         let (fresh, _) = await api.list(Self.replicaSets, namespace: d.namespace)
         owned = fresh.filter { Self.isOwned($0, by: d) && $0["metadata"]?["deletionTimestamp"] == nil }
-        let current = owned.first { $0.uid == newRS.uid } ?? newRS
-        old = owned.filter { $0.uid != newRS.uid }
+        let current = newRS.map { n in owned.first { $0.uid == n.uid } ?? n }
+        old = owned.filter { $0.uid != current?.uid }
         let limit = d["spec"]?["revisionHistoryLimit"]?.intValue ?? 10
         let idle = old.filter { ($0["spec"]?["replicas"]?.intValue ?? 0) == 0 && ($0["status"]?["replicas"]?.intValue ?? 0) == 0 }
             .sorted { revision($0) < revision($1) }
@@ -127,16 +126,16 @@ extension Controllers {
 
     /// Deployment status as Kubernetes computes it; `kubectl rollout status` waits for
     /// observedGeneration, updatedReplicas, replicas and availableReplicas to reach the spec.
-    private func writeStatus(_ d: JSONValue, newRS: JSONValue, old: [JSONValue], desired: Int, unavailable: Int,
+    private func writeStatus(_ d: JSONValue, newRS: JSONValue?, old: [JSONValue], desired: Int, unavailable: Int,
                              created: Bool, paused: Bool) async {
-        let all = [newRS] + old
+        let all = (newRS.map { [$0] } ?? []) + old
         func sum(_ key: String) -> Int { all.reduce(0) { $0 + ($1["status"]?[key]?.intValue ?? 0) } }
         let specTotal = all.reduce(0) { $0 + ($1["spec"]?["replicas"]?.intValue ?? 0) }
-        let updated = newRS["status"]?["replicas"]?.intValue ?? 0
+        let updated = newRS?["status"]?["replicas"]?.intValue ?? 0
         let replicas = sum("replicas"), ready = sum("readyReplicas"), available = sum("availableReplicas")
         let previous = d["status"] ?? [:]
         let complete = updated == desired && replicas == desired && available == desired
-            && (newRS["status"]?["availableReplicas"]?.intValue ?? 0) == desired
+            && (newRS?["status"]?["availableReplicas"]?.intValue ?? 0) == desired
         let progressed = updated > (previous["updatedReplicas"]?.intValue ?? 0)
             || ready > (previous["readyReplicas"]?.intValue ?? 0)
             || available > (previous["availableReplicas"]?.intValue ?? 0)
@@ -144,7 +143,7 @@ extension Controllers {
             || (previous["observedGeneration"]?.intValue ?? 0) < (d["metadata"]?["generation"]?.intValue ?? 1)
         let conditions = previous["conditions"]?.arrayValue ?? []
         let now = Date()
-        let progressing = Rollout.progressing(previous: conditions.first { $0["type"] == "Progressing" }, newRS: newRS.name,
+        let progressing = Rollout.progressing(previous: conditions.first { $0["type"] == "Progressing" }, newRS: newRS?.name ?? d.name,
                                               complete: complete, progressed: progressed, created: created,
                                               deadline: d["spec"]?["progressDeadlineSeconds"]?.intValue, paused: paused, now: now)
         let availableCondition = Rollout.available(previous: conditions.first { $0["type"] == "Available" }, available: available,
@@ -163,7 +162,7 @@ extension Controllers {
             o["status"] = final
             return true
         }
-        let revision = newRS["metadata"]?["annotations"]?["deployment.kubernetes.io/revision"] ?? "1"
+        guard let revision = newRS?["metadata"]?["annotations"]?["deployment.kubernetes.io/revision"] else { return }
         if d["metadata"]?["annotations"]?["deployment.kubernetes.io/revision"] != revision {
             await api.modify(Self.deployments, d.namespace, d.name) { o in
                 o.set(["metadata", "annotations", "deployment.kubernetes.io/revision"], revision); return true

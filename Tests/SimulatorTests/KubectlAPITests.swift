@@ -129,6 +129,21 @@ import TestSupport
             #expect(fresh.body.contains("cm2"))
             #expect(!fresh.body.contains("cm1"))
 
+            // An object entering and leaving a watch's label selector shows up as ADDED, then DELETED.
+            let labelWatch = try BackgroundService(
+                name: "label watch", program: "curl",
+                arguments: ["-sN", "--cacert", sim.caCertificate, "-H", "Authorization: Bearer \(sim.token)",
+                            sim.apiURL + "/api/v1/namespaces/demo/configmaps?watch=true&timeoutSeconds=4&labelSelector=stage%3Dlive"],
+                logPath: sim.stateDirectory + "/label-watch.log")
+            defer { labelWatch.stop() }
+            try await Task.sleep(nanoseconds: 1_000_000_000)
+            try sim.kubectl(["label", "cm", "cm1", "-n", "demo", "stage=live"], check: true)
+            try sim.kubectl(["label", "cm", "cm1", "-n", "demo", "stage=retired", "--overwrite"], check: true)
+            try await sim.waitUntil("the label watch to end", timeout: 20) { !labelWatch.process.isRunning }
+            let transitions = labelWatch.log.split(separator: "\n").compactMap { try? JSONValue.parse(Data($0.utf8)) }
+            #expect(transitions.map { $0["type"]?.stringValue ?? "" } == ["ADDED", "DELETED"], "\(labelWatch.log)")
+            #expect(transitions.allSatisfy { $0["object"]?["metadata"]?["name"] == "cm1" })
+
             // A CustomResourceDefinition serves its kind.
             try sim.apply("""
             apiVersion: apiextensions.k8s.io/v1

@@ -102,6 +102,15 @@ import TestSupport
                     - {name: host, mountPath: /host}
                     - {name: claim, mountPath: /claim}
                 ---
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: group-only}
+                spec:
+                  restartPolicy: Never
+                  securityContext: {runAsGroup: 4000}
+                  containers:
+                  - {name: main, image: localhost/test/busybox:1, command: ["/bin/sh", "-c", "echo uid=$(id -u) gid=$(id -g)"]}
+                ---
                 apiVersion: batch/v1
                 kind: Job
                 metadata: {name: fails}
@@ -111,7 +120,8 @@ import TestSupport
                     spec:
                       restartPolicy: Never
                       containers:
-                      - {name: main, image: localhost/test/busybox:1, imagePullPolicy: Never, command: ["/bin/sh", "-c", "exit 2"]}                ---
+                      - {name: main, image: localhost/test/busybox:1, imagePullPolicy: Never, command: ["/bin/sh", "-c", "exit 2"]}
+                ---
                 apiVersion: v1
                 kind: Pod
                 metadata: {name: fits}
@@ -165,6 +175,9 @@ import TestSupport
                 #expect(logs.contains("kept"))
                 #expect((try? String(contentsOfFile: hostDir + "/out.txt", encoding: .utf8)) == "from-pod\n")
                 #expect(try sim.kubectl(["get", "pvc", "data", "-o", "jsonpath={.status.phase}"], check: true).out == "Bound")
+                // runAsGroup alone: the image's user (root here) with that primary group.
+                try await sim.waitUntil("the group-only pod to finish", timeout: 60) { try Self.jsonpath(sim, "group-only", ".status.phase") == "Succeeded" }
+                #expect(try sim.kubectl(["logs", "group-only"], check: true).out.contains("uid=0 gid=4000"))
 
                 // A Job whose pods keep failing stops after backoffLimit + 1 failures.
                 try sim.kubectl(["wait", "--for=condition=failed", "job/fails", "--timeout=120s"], check: true)

@@ -5,7 +5,7 @@ import TestSupport
 
 /// Services as pods see them: every DNS form of a service name reaches the service port, forwarded to a
 /// ready endpoint's targetPort (named or numeric, in another namespace, for a service created after the
-/// pod started); cluster IPs also answer on the host, and `down` removes them.
+/// pod started); cluster IPs and allocated node ports also answer on the host, and `down` removes them.
 @Suite(.serialized) struct ServiceTests {
     @Test func serviceNamesReachTheServicePortInsidePods() async throws {
         var clusterIP = ""
@@ -96,11 +96,19 @@ import TestSupport
                 kind: Service
                 metadata: {name: late}
                 spec:
+                  type: NodePort
                   selector: {app: web}
                   ports: [{port: 8081, targetPort: 80}]
                 """)
                 try await sim.waitUntil("the late service to answer in the client pod", timeout: 60) {
                     try sim.kubectl(["logs", "client"]).out.contains("\nlate=page-from-web\n")
+                }
+
+                // The node port was allocated from the simulator's range and answers on 127.0.0.1.
+                let nodePort = Int(try sim.kubectl(["get", "svc", "late", "-o", "jsonpath={.spec.ports[0].nodePort}"], check: true).out) ?? 0
+                #expect(sim.nodePortRange.contains(nodePort))
+                try await sim.waitUntil("the allocated node port to answer") {
+                    try ProcessRunner.run("curl", ["-s", "-m", "3", "http://127.0.0.1:\(nodePort)/index.html"]).out.contains("page-from-web")
                 }
 
                 // The cluster IP answers on the host as well, and the kubernetes service reaches the API server.
