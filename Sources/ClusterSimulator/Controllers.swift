@@ -60,8 +60,21 @@ final class Controllers: Sendable {
         (o["metadata"]?["ownerReferences"]?.arrayValue ?? []).contains { $0["uid"]?.stringValue == owner.uid }
     }
 
+    /// A hash of a pod template that ignores null fields and the pod-template-hash label (a template
+    /// read back from a ReplicaSet by a typed client, as `kubectl rollout undo` does, hashes the same).
     static func templateHash(_ template: JSONValue?) -> String {
-        let data = (try? (template ?? .null).encoded()) ?? Data()
+        func normalized(_ v: JSONValue) -> JSONValue {
+            switch v {
+            case .object(let o): return .object(o.filter { !$0.value.isNull }.mapValues(normalized))
+            case .array(let a): return .array(a.map(normalized))
+            default: return v
+            }
+        }
+        var t = normalized(template ?? .null)
+        t["metadata"]?["labels"]?["pod-template-hash"] = nil
+        if t["metadata"]?["labels"]?.objectValue?.isEmpty == true { t["metadata"]?["labels"] = nil }
+        if t["metadata"]?.objectValue?.isEmpty == true { t["metadata"] = nil }
+        let data = (try? t.encoded()) ?? Data()
         let digest = SHA256.hash(data: data)
         let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
         return String(digest.prefix(10).map { alphabet[Int($0) % alphabet.count] })

@@ -110,6 +110,9 @@ struct PodSetup {
         if let ip = await api.store.get("services", "default", "kubernetes")?["spec"]?["clusterIP"]?.stringValue {
             env += [("KUBERNETES_SERVICE_HOST", ip), ("KUBERNETES_SERVICE_PORT", "443"), ("KUBERNETES_SERVICE_PORT_HTTPS", "443")]
         }
+        if pod["spec"]?["enableServiceLinks"]?.boolValue != false {
+            env += await serviceLinks()
+        }
         for from in c["envFrom"]?.arrayValue ?? [] {
             let prefix = from["prefix"]?.stringValue ?? ""
             if let ref = from["configMapRef"] ?? from["secretRef"] {
@@ -152,6 +155,32 @@ struct PodSetup {
                     value = v?.stringValue ?? ""
                 }
                 env.append((name, value))
+            }
+        }
+        return env
+    }
+
+    /// The variables Kubernetes gives a pod for each service of its namespace (`WEB_SERVICE_HOST`,
+    /// `WEB_SERVICE_PORT`, `WEB_SERVICE_PORT_<NAME>`, `WEB_PORT=tcp://ip:port`, …).
+    func serviceLinks() async -> [(String, String)] {
+        var env: [(String, String)] = []
+        let (services, _) = await api.store.list("services", namespace: namespace)
+        for s in services where !(s.namespace == "default" && s.name == "kubernetes") {
+            guard let ip = s["spec"]?["clusterIP"]?.stringValue, !ip.isEmpty, ip != "None",
+                  let ports = s["spec"]?["ports"]?.arrayValue, let first = ports.first?["port"]?.intValue else { continue }
+            let prefix = s.name.uppercased().replacingOccurrences(of: "-", with: "_")
+            env += [("\(prefix)_SERVICE_HOST", ip), ("\(prefix)_SERVICE_PORT", String(first))]
+            let proto = (ports.first?["protocol"]?.stringValue ?? "TCP").lowercased()
+            env.append(("\(prefix)_PORT", "\(proto)://\(ip):\(first)"))
+            for p in ports {
+                guard let port = p["port"]?.intValue else { continue }
+                let protocolName = (p["protocol"]?.stringValue ?? "TCP")
+                if let name = p["name"]?.stringValue, !name.isEmpty {
+                    env.append(("\(prefix)_SERVICE_PORT_\(name.uppercased().replacingOccurrences(of: "-", with: "_"))", String(port)))
+                }
+                let base = "\(prefix)_PORT_\(port)_\(protocolName)"
+                env += [(base, "\(protocolName.lowercased())://\(ip):\(port)"), (base + "_PROTO", protocolName.lowercased()),
+                        (base + "_PORT", String(port)), (base + "_ADDR", ip)]
             }
         }
         return env

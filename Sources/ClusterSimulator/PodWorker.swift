@@ -17,6 +17,7 @@ actor PodWorker {
     private var pulled: Set<String> = []
     private var pullFailures = 0
     private var pullBackoffUntil = Date.distantPast
+    private var backoffReported = false
     private var sandboxIP: String?
     private var started = false
     private var initDone = false
@@ -193,8 +194,14 @@ actor PodWorker {
             }
             if policy == "IfNotPresent" && present { pulled.insert(image); continue }
             if Date() < pullBackoffUntil {
+                if !backoffReported {
+                    backoffReported = true
+                    await event(pod, "Normal", "BackOff", "Back-off pulling image \"\(image)\"")
+                    await event(pod, "Warning", "Failed", "Error: ImagePullBackOff")
+                }
                 throw PodSetup.Pending(reason: "ImagePullBackOff", message: "Back-off pulling image \"\(image)\"")
             }
+            backoffReported = false
             await event(pod, "Normal", "Pulling", "Pulling image \"\(image)\"")
             do {
                 try await runtime.pull(node: node, image: image, auths: await setup.pullAuths())
@@ -206,6 +213,7 @@ actor PodWorker {
                 pullBackoffUntil = Date().addingTimeInterval(min(2.0 * pow(2.0, Double(pullFailures - 1)), 30))
                 let message = "Failed to pull image \"\(image)\": \(error)"
                 await event(pod, "Warning", "Failed", message)
+                await event(pod, "Warning", "Failed", "Error: ErrImagePull")
                 _ = n
                 throw PodSetup.Pending(reason: "ErrImagePull", message: message)
             }

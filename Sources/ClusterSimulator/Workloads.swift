@@ -35,6 +35,12 @@ extension Controllers {
         var old = owned.filter { $0.labels["pod-template-hash"] != hash }
             .sorted { ($0["metadata"]?["creationTimestamp"]?.stringValue ?? "", revision($0)) < ($1["metadata"]?["creationTimestamp"]?.stringValue ?? "", revision($1)) }
         var created = false
+        // Going back to an older template (a rollback) makes its ReplicaSet the newest revision.
+        if let n = newRS, !paused, let top = owned.map(revision).max(), revision(n) < top {
+            newRS = await api.modify(Self.replicaSets, n.namespace, n.name) { o in
+                o.set(["metadata", "annotations", "deployment.kubernetes.io/revision"], .string(String(top + 1))); return true
+            } ?? n
+        }
 
         if !paused {
             if recreate {

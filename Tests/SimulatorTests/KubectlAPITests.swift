@@ -30,6 +30,9 @@ import TestSupport
             data: {other: value}
             """)
             #expect(try sim.kubectl(["get", "cm", "cm1", "-n", "demo", "-o", "jsonpath={.data.greeting}"], check: true).out == "hello")
+            try await sim.waitUntil("the default service account of the new namespace") {
+                try sim.kubectl(["get", "serviceaccount", "default", "-n", "demo"]).status == 0
+            }
             // Client-side apply of a change sends a strategic merge patch.
             try sim.apply("""
             apiVersion: v1

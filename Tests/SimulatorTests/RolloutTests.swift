@@ -5,8 +5,8 @@ import TestSupport
 
 /// Deployment rollouts with real containers, observed through a watch on the pods: a RollingUpdate never
 /// runs more than replicas + maxSurge pods nor fewer than replicas - maxUnavailable ready ones, Recreate
-/// starts no new pod while an old one is left, `kubectl rollout status` follows, and a rollout that
-/// cannot progress fails on its progress deadline.
+/// starts no new pod while an old one is left, `kubectl rollout status` follows, a rollout that cannot
+/// progress fails on its progress deadline, and `kubectl rollout undo` recovers from it.
 @Suite(.serialized) struct RolloutTests {
     static func deployment(_ name: String, image: String, strategy: String, replicas: Int) -> String {
         """
@@ -124,6 +124,20 @@ import TestSupport
                 // maxUnavailable 1: one old pod made way, two stay ready.
                 #expect(after["status"]?["availableReplicas"] == 2)
                 #expect((after["status"]?["conditions"]?.arrayValue ?? []).contains { $0["type"] == "Available" && $0["status"] == "True" })
+
+                // kubectl rollout undo goes back to the previous template, which then completes.
+                try sim.kubectl(["patch", "deployment", "roll", "--type", "merge", "-p", #"{"spec":{"progressDeadlineSeconds":600}}"#], check: true)
+                let setsBefore = try sim.kubectl(["get", "rs", "-l", "app=roll", "-o", "name"], check: true).out
+                try sim.kubectl(["rollout", "undo", "deployment/roll"], check: true)
+                try sim.kubectl(["rollout", "status", "deployment/roll", "--timeout=150s"], check: true)
+                try await sim.waitUntil("only busybox:2 pods", timeout: 60) {
+                    let images = try sim.kubectl(["get", "pods", "-l", "app=roll", "-o", "jsonpath={.items[*].spec.containers[0].image}"]).out
+                    return Set(images.split(separator: " ")) == ["localhost/test/busybox:2"]
+                }
+                // The rollback reused the busybox:2 ReplicaSet (no new one) and made it the newest revision.
+                #expect(try sim.kubectl(["get", "rs", "-l", "app=roll", "-o", "name"], check: true).out == setsBefore)
+                let reverted = try JSONValue.parse(try sim.kubectl(["get", "deployment", "roll", "-o", "json"], check: true).stdout)
+                #expect(reverted["metadata"]?["annotations"]?["deployment.kubernetes.io/revision"] == "4")
             }
         }
     }

@@ -71,6 +71,7 @@ import TestSupport
                     - /bin/sh
                     - -c
                     - |
+                      echo "links=$WEB_SERVICE_HOST:$WEB_SERVICE_PORT:$WEB_SERVICE_PORT_WEB"
                       get() { printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc -w 3 "$1" "$2" 2>&1 | tail -n 1; }
                       i=0
                       while [ $i -lt 150 ]; do
@@ -114,6 +115,8 @@ import TestSupport
                 // The cluster IP answers on the host as well, and the kubernetes service reaches the API server.
                 clusterIP = try sim.kubectl(["get", "svc", "web", "-o", "jsonpath={.spec.clusterIP}"], check: true).out
                 #expect(clusterIP.hasPrefix("10.96."))
+                // Service links in the environment, as for pods created after the service.
+                #expect(try sim.kubectl(["logs", "client"], check: true).out.contains("links=\(clusterIP):8080:8080"))
                 let viaClusterIP = try ProcessRunner.run("curl", ["-s", "-m", "5", "http://\(clusterIP):8080/index.html"])
                 #expect(viaClusterIP.out.contains("page-from-web"))
                 let apiIP = try sim.kubectl(["get", "svc", "kubernetes", "-o", "jsonpath={.spec.clusterIP}"], check: true).out
