@@ -175,6 +175,8 @@ actor PodWorker {
         // Kubernetes backs off 10 s doubling to 5 min; the simulator uses 2 s doubling to 40 s.
         let delay = min(2.0 * pow(2.0, Double(rec.restartCount)), 40)
         rec.backoffUntil = now.addingTimeInterval(delay)
+        // While backing off, lastState is the instance that just ended (as the kubelet reports it).
+        rec.lastTerminated = st.terminatedJSON
         states[n] = rec
         if let pod = await api.store.get("pods", namespace, name) {
             await event(pod, "Warning", "BackOff", "Back-off restarting failed container \(n) in pod \(name)_\(namespace)(\(uid))")

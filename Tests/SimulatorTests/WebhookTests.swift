@@ -16,6 +16,13 @@ import TestSupport
             req = review["request"]
             if self.path.startswith("/slow"):
                 time.sleep(4)
+            if self.path.startswith("/deny"):
+                denied = req["object"].get("data", {}).get("mode") == "forbidden"
+                reply = {"uid": req["uid"], "allowed": not denied}
+                if denied:
+                    reply["status"] = {"code": 403, "reason": "Forbidden", "message": "mode forbidden is not allowed"}
+                self.reply({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": reply})
+                return
             if req["kind"]["kind"] == "ConfigMap":
                 patch = [{"op": "add", "path": "/data/operation", "value": req["operation"]}]
             else:
@@ -24,9 +31,11 @@ import TestSupport
                         [{"op": "add", "path": "/metadata/labels", "value": {"mutated": "by-webhook"}}]
                 image = req["object"]["spec"]["containers"][0]["image"]
                 patch.append({"op": "replace", "path": "/spec/containers/0/image", "value": "127.0.0.1:31999/mirror/" + image})
-            out = json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-                              "response": {"uid": req["uid"], "allowed": True, "patchType": "JSONPatch",
-                                           "patch": base64.b64encode(json.dumps(patch).encode()).decode()}}).encode()
+            self.reply({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                        "response": {"uid": req["uid"], "allowed": True, "patchType": "JSONPatch",
+                                     "patch": base64.b64encode(json.dumps(patch).encode()).decode()}})
+        def reply(self, review):
+            out = json.dumps(review).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(out)))
@@ -189,6 +198,24 @@ import TestSupport
                 try sim.apply(configMapHooks.replacingOccurrences(of: "POLICY", with: "Ignore"))
                 try sim.kubectl(["apply", "-f", "-"], stdin: slowCM, check: true)
                 #expect(try sim.kubectl(["get", "cm", "slow"]).status == 0)
+
+                // A ValidatingWebhookConfiguration's denial is the request's error.
+                try sim.apply("""
+                apiVersion: admissionregistration.k8s.io/v1
+                kind: ValidatingWebhookConfiguration
+                metadata: {name: policy}
+                webhooks:
+                - name: deny.outpost.test
+                  admissionReviewVersions: [v1]
+                  sideEffects: None
+                  rules:
+                  - {apiGroups: [""], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [configmaps]}
+                  clientConfig: {caBundle: \(caBundle), url: "https://127.0.0.1:\(port)/deny"}
+                """)
+                let denied = try sim.kubectl(["apply", "-f", "-"], stdin: Data("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: denied}\ndata: {mode: forbidden}\n".utf8))
+                #expect(denied.status != 0)
+                #expect(denied.err.contains("admission webhook \"deny.outpost.test\" denied the request: mode forbidden is not allowed"), "\(denied.err)")
+                try sim.apply("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: permitted}\ndata: {mode: fine}\n")
             }
         }
     }
