@@ -67,8 +67,8 @@ actor PodWorker {
     }
 
     private func removeContainers(grace: Int) async {
-        let names = containerNames() + [sandboxName]
-        _ = try? await runtime.run(node, ["rm", "-f", "-t", String(grace)] + names, check: false)
+        let names = containerNames() + containerNames().map(PodmanRuntime.previousName) + [sandboxName]
+        _ = try? await runtime.run(node, ["rm", "-f", "-i", "-t", String(grace)] + names, check: false)
         try? FileManager.default.removeItem(atPath: runtime.podDirectory(uid))
     }
 
@@ -117,7 +117,7 @@ actor PodWorker {
                     if spec["restartPolicy"]?.stringValue == "Never" {
                         try await writeStatus(pod, inspected: inspected, terminalPhase: "Failed"); return
                     }
-                    try await restartIfDue(n, inspected: st)
+                    try await restartIfDue(c, inspected: st, pod: pod, setup: setup)
                     try await writeStatus(pod, inspected: inspected)
                     return
                 }
@@ -151,14 +151,18 @@ actor PodWorker {
             }
             states[n]?.ready = false
             let restart = policy == "Always" || (policy == "OnFailure" && st.exitCode != 0)
-            if restart { allDone = false; try await restartIfDue(n, inspected: st) }
+            if restart { allDone = false; try await restartIfDue(c, inspected: st, pod: pod, setup: setup) }
             else if st.exitCode != 0 { anyFailed = true }
         }
         inspected = try await inspect()
         try await writeStatus(pod, inspected: inspected, terminalPhase: allDone ? (anyFailed ? "Failed" : "Succeeded") : nil)
     }
 
-    private func restartIfDue(_ n: String, inspected st: ContainerState) async throws {
+    /// Restarts an exited container once its back-off has passed. As with the kubelet, each restart is a
+    /// new container (fresh root filesystem; volumes persist); the one that ended is kept as
+    /// `<name>.previous` for `kubectl logs --previous`.
+    private func restartIfDue(_ c: JSONValue, inspected st: ContainerState, pod: JSONValue, setup: PodSetup) async throws {
+        let n = c["name"]?.stringValue ?? ""
         guard var rec = states[n] else { return }
         let now = Date()
         if let until = rec.backoffUntil {
@@ -169,6 +173,9 @@ actor PodWorker {
             rec.probeFailures = 0; rec.probeSuccesses = 0; rec.livenessFailures = 0; rec.ready = false
             rec.nextProbe = .distantPast
             states[n] = rec
+            _ = try? await runtime.run(node, ["rm", "-f", "-i", PodmanRuntime.previousName(cname(n))], check: false)
+            try await runtime.run(node, ["rename", cname(n), PodmanRuntime.previousName(cname(n))])
+            try await create(c, pod: pod, setup: setup)
             try await runtime.run(node, ["start", cname(n)])
             return
         }

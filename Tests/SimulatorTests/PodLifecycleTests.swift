@@ -26,8 +26,12 @@ import TestSupport
                 kind: Pod
                 metadata: {name: crasher}
                 spec:
+                  volumes: [{name: count, emptyDir: {}}]
                   containers:
-                  - {name: main, image: localhost/test/busybox:1, command: ["/bin/sh", "-c", "echo crashing; exit 3"]}
+                  - name: main
+                    image: localhost/test/busybox:1
+                    command: ["/bin/sh", "-c", "n=$(cat /count/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > /count/n; echo crashing run-$n; touch /fresh-$n; ls / | grep -c fresh; exit 3"]
+                    volumeMounts: [{name: count, mountPath: /count}]
                 ---
                 apiVersion: v1
                 kind: Pod
@@ -143,7 +147,16 @@ import TestSupport
                 #expect(try Self.jsonpath(sim, "crasher", ".status.containerStatuses[0].lastState.terminated.exitCode") == "3")
                 #expect(try Self.jsonpath(sim, "crasher", ".status.containerStatuses[0].lastState.terminated.reason") == "Error")
                 #expect(try Self.jsonpath(sim, "crasher", ".status.phase") == "Running")
-                #expect(try sim.kubectl(["logs", "crasher"], check: true).out.contains("crashing"))
+                // Each restart is a new container: logs show the current instance, --previous the one before,
+                // and the root filesystem starts fresh (one /fresh-N file, not one per run).
+                let previous = try sim.kubectl(["logs", "crasher", "--previous"], check: true).out
+                let current = try sim.kubectl(["logs", "crasher"], check: true).out
+                func runs(_ s: String) -> [Int] {
+                    s.split(separator: "\n").compactMap { $0.hasPrefix("crashing run-") ? Int($0.dropFirst("crashing run-".count)) : nil }
+                }
+                #expect(runs(previous).count == 1 && runs(current).count == 1, "previous: \(previous) current: \(current)")
+                #expect((runs(previous).first ?? 0) < (runs(current).first ?? 0), "previous: \(previous) current: \(current)")
+                #expect(current.contains("\n1\n"), "\(current)")
 
                 // OnFailure: restarted once (the emptyDir survives the restart), then Succeeded.
                 try await sim.waitUntil("retry to succeed", timeout: 90) { try Self.jsonpath(sim, "retry", ".status.phase") == "Succeeded" }
@@ -173,6 +186,9 @@ import TestSupport
                 #expect(logs.contains("pw=hunter2 mode=444 unused=0"), "\(logs)")
                 #expect(logs.contains("uid=2000 gid=3000"), "\(logs)")
                 #expect(logs.contains("kept"))
+                let noPrevious = try sim.kubectl(["logs", "volumes", "--previous"])
+                #expect(noPrevious.status != 0)
+                #expect(noPrevious.err.contains("previous terminated container"), "\(noPrevious.err)")
                 #expect((try? String(contentsOfFile: hostDir + "/out.txt", encoding: .utf8)) == "from-pod\n")
                 #expect(try sim.kubectl(["get", "pvc", "data", "-o", "jsonpath={.status.phase}"], check: true).out == "Bound")
                 // runAsGroup alone: the image's user (root here) with that primary group.
