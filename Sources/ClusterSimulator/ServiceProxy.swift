@@ -143,7 +143,8 @@ actor ServiceProxy {
 actor HostAddresses {
     let label: String
     private var present = Set<String>()
-    private var failed = Set<String>()
+    /// Addresses whose `ip addr add` failed, and when: tried again after a few seconds.
+    private var failed: [String: Date] = [:]
 
     init(stateDirectory: String) { label = Self.label(stateDirectory: stateDirectory) }
 
@@ -158,9 +159,10 @@ actor HostAddresses {
             _ = try? await Self.ip(["addr", "del", ip + "/32", "dev", "lo"])
             present.remove(ip)
         }
-        for ip in wanted.subtracting(present).subtracting(failed) {
-            if (try? await Self.ip(["addr", "add", ip + "/32", "dev", "lo", "label", label]).status) == 0 { present.insert(ip) }
-            else { failed.insert(ip) }
+        for ip in wanted.subtracting(present) where Date().timeIntervalSince(failed[ip] ?? .distantPast) > 5 {
+            // (An address another simulator holds fails with "File exists" and stays unused.)
+            if (try? await Self.ip(["addr", "add", ip + "/32", "dev", "lo", "label", label]).status) == 0 { present.insert(ip); failed[ip] = nil }
+            else { failed[ip] = Date() }
         }
         return present
     }

@@ -158,6 +158,10 @@ public final class ClusterSimulator: Sendable {
 
     /// The namespaces, nodes and service accounts a fresh cluster has.
     private func bootstrap() async throws {
+        // The `kubernetes` service has the first address of the service range, as in a cluster, unless
+        // another simulator on this machine holds it (then it gets a free one at random).
+        var kubernetesSpec: JSONValue = ["ports": [["name": "https", "port": 443, "targetPort": 6443]]]
+        if !Allocator.isLocalAddress("10.96.0.1") { kubernetesSpec["clusterIP"] = "10.96.0.1" }
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             _ = try await api.create(.core("Namespace", "namespaces", namespaced: false), namespace: "", ["metadata": ["name": .string(ns)]])
         }
@@ -171,7 +175,7 @@ public final class ClusterSimulator: Sendable {
         }
         _ = try await api.create(.core("Service", "services"), namespace: "default", [
             "metadata": ["name": "kubernetes", "labels": ["component": "apiserver", "provider": "kubernetes"]],
-            "spec": ["ports": [["name": "https", "port": 443, "targetPort": 6443]]],
+            "spec": kubernetesSpec,
         ])
     }
 

@@ -83,10 +83,17 @@ import TestSupport
                       done
                 """)
                 try sim.kubectl(["rollout", "status", "deployment/web", "--timeout=150s"], check: true)
-                try await sim.waitUntil("every name of the web service to answer in the client pod", timeout: 120) {
-                    let logs = try sim.kubectl(["logs", "client"]).out
-                    return ["web", "web.default", "web.default.svc", "web.default.svc.cluster.local"].allSatisfy { logs.contains("\n\($0)=page-from-web\n") }
-                        && logs.contains("\nother=page-from-other\n")
+                do {
+                    try await sim.waitUntil("every name of the web service to answer in the client pod", timeout: 120) {
+                        let logs = try sim.kubectl(["logs", "client"]).out
+                        return ["web", "web.default", "web.default.svc", "web.default.svc.cluster.local"].allSatisfy { logs.contains("\n\($0)=page-from-web\n") }
+                            && logs.contains("\nother=page-from-other\n")
+                    }
+                } catch {
+                    let logs = try sim.kubectl(["logs", "client", "--tail", "20"]).out
+                    let state = try sim.kubectl(["get", "pods,svc,endpoints", "-A", "-o", "wide"]).out
+                    Issue.record("client logs:\n\(logs)\ncluster:\n\(state)")
+                    throw error
                 }
                 // The short name resolves only in the service's own namespace.
                 #expect(!(try sim.kubectl(["logs", "client"]).out.contains("short-other=page-from-other")))
