@@ -46,11 +46,20 @@ public enum SimulatorError: Error, CustomStringConvertible, Sendable {
     static func invalid(kind: String, group: String, name: String, causes: [(field: String, message: String)]) -> SimulatorError {
         let text = causes.map { "\($0.field): \($0.message)" }.joined(separator: ", ")
         let causeValues: [JSONValue] = causes.map {
-            ["reason": "FieldValueInvalid", "message": .string($0.message), "field": .string($0.field)]
+            ["reason": .string(causeReason($0.message)), "message": .string($0.message), "field": .string($0.field)]
         }
-        return .api(code: 422, reason: "Invalid", message: "\(kind) \"\(name)\" is invalid: \(text)",
-                    details: ["name": .string(name), "group": .string(group), "kind": .string(kind),
-                              "causes": .array(causeValues)])
+        var details: [String: JSONValue] = ["name": .string(name), "kind": .string(kind), "causes": .array(causeValues)]
+        if !group.isEmpty { details["group"] = .string(group) }
+        return .api(code: 422, reason: "Invalid", message: "\(kind) \"\(name)\" is invalid: \(text)", details: .object(details))
+    }
+
+    /// The `CauseType` Kubernetes reports for a field error, from the message's leading phrase.
+    static func causeReason(_ message: String) -> String {
+        let prefixes = [("Required value", "FieldValueRequired"), ("Too long", "FieldValueTooLong"),
+                        ("Unsupported value", "FieldValueNotSupported"), ("Duplicate value", "FieldValueDuplicate"),
+                        ("Forbidden", "FieldValueForbidden"), ("Too many", "FieldValueTooMany"),
+                        ("Internal error", "InternalError"), ("Not found", "FieldValueNotFound")]
+        return prefixes.first { message.hasPrefix($0.0) }?.1 ?? "FieldValueInvalid"
     }
 
     static func badRequest(_ message: String) -> SimulatorError {

@@ -156,7 +156,8 @@ struct APIResponder: HTTPResponder {
             let options = body.isEmpty ? JSONValue.object([:]) : ((try? JSONValue.parse(body)) ?? [:])
             let grace = q["gracePeriodSeconds"].flatMap { Int($0) } ?? options["gracePeriodSeconds"]?.intValue
             let o = try await api.delete(type, namespace: ns, name: name, gracePeriod: grace,
-                                         preconditionUID: options["preconditions"]?["uid"]?.stringValue, dryRun: opts.dryRun)
+                                         preconditionUID: options["preconditions"]?["uid"]?.stringValue, dryRun: opts.dryRun,
+                                         propagation: q["propagationPolicy"] ?? options["propagationPolicy"]?.stringValue)
             return Self.json(o, status: o["metadata"]?["deletionTimestamp"] != nil ? 202 : 200)
         case (.delete, nil):
             let labels = try LabelSelector(parsing: q["labelSelector"] ?? "")
@@ -188,7 +189,8 @@ struct APIResponder: HTTPResponder {
     }
 
     /// A watch: newline-delimited `{"type","object"}` events, starting with the current state when no
-    /// resourceVersion (or "0") is given, else replaying history after it; 410 Gone when too old.
+    /// resourceVersion (or "0") is given, else replaying history after it; 410 Gone when too old. With
+    /// selectors, an object that starts or stops matching is reported as ADDED or DELETED.
     private func watch(_ type: ResourceType, namespace: String?, q: [String: String], table: Bool) async throws -> Response {
         let labels = try LabelSelector(parsing: q["labelSelector"] ?? "")
         let fields = try q["fieldSelector"].map { s throws(SimulatorError) in try FieldSelector(parsing: s) }
@@ -220,11 +222,22 @@ struct APIResponder: HTTPResponder {
         }
         let body = ResponseBody { writer in
             defer { forward.cancel(); timer.cancel() }
-            for o in initial { try await writer.write(line("ADDED", o)) }
+            // Whether each object matched the selectors when last seen, so that an object moving into
+            // or out of them is reported as ADDED or DELETED, as the API server's watch cache does.
+            var matched: [String: Bool] = [:]
+            for o in initial { matched[o.uid] = true; try await writer.write(line("ADDED", o)) }
             for await e in merged {
                 let o = api.present(e.object, as: type)
-                guard labels.matches(object: o), fields?.matches(o) ?? true else { continue }
-                try await writer.write(line(e.type, o))
+                let now = labels.matches(object: o) && (fields?.matches(o) ?? true)
+                // Objects not in a watch's initial list did not match when it started.
+                let before = matched[o.uid] ?? (since == nil ? false : nil)
+                matched[o.uid] = e.type == "DELETED" ? nil : now
+                switch (e.type, now, before) {
+                case ("MODIFIED", true, false?): try await writer.write(line("ADDED", o))
+                case ("MODIFIED", false, true?): try await writer.write(line("DELETED", o))
+                case (_, true, _): try await writer.write(line(e.type, o))
+                default: continue
+                }
             }
             try await writer.finish(nil)
         }

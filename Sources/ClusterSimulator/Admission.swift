@@ -5,8 +5,8 @@ import NIOFoundationCompat
 import NIOSSL
 import OutpostCore
 
-/// Calls MutatingWebhookConfigurations (then ValidatingWebhookConfigurations) on create and update,
-/// as the API server does: over real TLS verified against each webhook's caBundle (the server name is
+/// Calls MutatingWebhookConfigurations (before validation) and ValidatingWebhookConfigurations (after)
+/// on create and update, as the API server does: over real TLS verified against each webhook's caBundle (the server name is
 /// `<service>.<namespace>.svc` for service references), only for matching rules, namespaceSelector and
 /// objectSelector, within timeoutSeconds, applying the returned JSONPatch, and failing or skipping on
 /// errors according to failurePolicy.
@@ -15,11 +15,10 @@ final class AdmissionChain: Sendable {
                                       "validatingwebhookconfigurations.admissionregistration.k8s.io"]
 
     func admit(operation: String, type: ResourceType, object: JSONValue, old: JSONValue?, dryRun: Bool,
-               api: ClusterAPI, subresource: String? = nil) async throws(SimulatorError) -> JSONValue {
+               api: ClusterAPI, subresource: String? = nil, mutating: Bool = true) async throws(SimulatorError) -> JSONValue {
         if type.group == "admissionregistration.k8s.io" { return object }
         var current = object
-        for (index, key) in Self.webhookKeys.enumerated() {
-            let mutating = index == 0
+        for (index, key) in Self.webhookKeys.enumerated() where (index == 0) == mutating {
             let (configs, _) = await api.store.list(key, namespace: nil)
             for config in configs.sorted(by: { $0.name < $1.name }) {
                 for hook in config["webhooks"]?.arrayValue ?? [] {
@@ -148,7 +147,9 @@ final class AdmissionChain: Sendable {
         } catch {
             try? await client.shutdown()
             if error is WebhookFailure { throw error }
-            throw WebhookFailure(message: "failed to call webhook: Post \"\(url)\": \(error)")
+            // Go's wording for a request that ran out of time, which clients match on.
+            let why = (error as? HTTPClientError) == .deadlineExceeded ? "context deadline exceeded" : "\(error)"
+            throw WebhookFailure(message: "failed to call webhook: Post \"\(url)?timeout=\(timeout)s\": \(why)")
         }
     }
 

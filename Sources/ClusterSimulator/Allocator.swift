@@ -4,14 +4,15 @@ import OutpostCore
 import Glibc
 #endif
 
-/// Hands out service cluster IPs (from 10.96.0.0/16) and node ports (from the configured range,
+/// Hands out service cluster IPs (at random from 10.96.0.0/16, as Kubernetes does, skipping any the host
+/// already has: the service proxy puts them on the loopback interface, and other simulators may run
+/// beside this one) and node ports (from the configured range,
 /// skipping ports something on this machine already listens on, since node ports really bind
 /// 127.0.0.1:<port>). Explicitly requested values are honoured or refused with 422, as the API does.
 actor Allocator {
     private var clusterIPs: [String: String] = [:]   // ip → service uid
     private var nodePorts: [Int: String] = [:]       // port → service uid
     private let nodePortRange: ClosedRange<Int>
-    private var nextIP = 10
     private var nextPort: Int
 
     init(nodePortRange: ClosedRange<Int>) {
@@ -36,7 +37,7 @@ actor Allocator {
                 o.set(["spec", "clusterIPs"], [.string(ip)])
             } else {
                 var ip = ""
-                repeat { ip = "10.96.\(nextIP / 250).\(nextIP % 250 + 1)"; nextIP += 1 } while clusterIPs[ip] != nil
+                repeat { ip = "10.96.\(Int.random(in: 0...255)).\(Int.random(in: 2...254))" } while clusterIPs[ip] != nil || Self.isLocalAddress(ip)
                 clusterIPs[ip] = uid
                 o.set(["spec", "clusterIP"], .string(ip))
                 o.set(["spec", "clusterIPs"], [.string(ip)])
@@ -96,6 +97,20 @@ actor Allocator {
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+
+    /// Whether `ip` is already an address of this machine (binding to it succeeds).
+    static func isLocalAddress(_ ip: String) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = 0
+        addr.sin_addr.s_addr = inet_addr(ip)
         return withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }

@@ -81,6 +81,7 @@ final class ClusterAPI: Sendable {
         Defaults.apply(&o, type: type)
         if opts.admit { o = try await admission.admit(operation: "CREATE", type: type, object: o, old: nil, dryRun: opts.dryRun, api: self) }
         try Validation.validate(o, type: type)
+        if opts.admit { o = try await admission.admit(operation: "CREATE", type: type, object: o, old: nil, dryRun: opts.dryRun, api: self, mutating: false) }
         o = try await allocator.allocate(o, type: type, old: nil)
         if let m = opts.fieldManager { o = ServerSideApply.recordUpdate(old: nil, new: o, manager: m, now: Defaults.timestamp()) }
         if opts.dryRun { return o }
@@ -125,6 +126,7 @@ final class ClusterAPI: Sendable {
             }
             if opts.admit { o = try await admission.admit(operation: "UPDATE", type: type, object: o, old: current, dryRun: opts.dryRun, api: self) }
             try Validation.validate(o, type: type)
+            if opts.admit { o = try await admission.admit(operation: "UPDATE", type: type, object: o, old: current, dryRun: opts.dryRun, api: self, mutating: false) }
             o = try await allocator.allocate(o, type: type, old: current)
         }
         o["metadata"]?["resourceVersion"] = current["metadata"]?["resourceVersion"]
@@ -216,15 +218,28 @@ final class ClusterAPI: Sendable {
     }
 
     /// DELETE: pods on a node and objects with finalizers are marked and finished later; others go now.
+    /// `propagation` is the DeleteOptions policy for dependents (by ownerReferences): Background (the
+    /// garbage collector removes them afterwards), Foreground (the owner stays, marked with the
+    /// `foregroundDeletion` finalizer, until they are gone) or Orphan (they lose the owner reference).
     @discardableResult
     func delete(_ type: ResourceType, namespace: String, name: String, gracePeriod: Int? = nil,
-                preconditionUID: String? = nil, dryRun: Bool = false) async throws(SimulatorError) -> JSONValue {
+                preconditionUID: String? = nil, dryRun: Bool = false, propagation: String? = nil) async throws(SimulatorError) -> JSONValue {
         let ns = type.namespaced ? namespace : ""
-        guard let current = await store.get(type.storeKey, ns, name) else { throw .notFound(type, name) }
+        guard var current = await store.get(type.storeKey, ns, name) else { throw .notFound(type, name) }
         if let preconditionUID, preconditionUID != current.uid {
             throw .conflict(type, name, "Precondition failed: UID in precondition: \(preconditionUID), UID in object meta: \(current.uid)")
         }
+        if let propagation, !["Background", "Foreground", "Orphan"].contains(propagation) {
+            throw .badRequest("propagationPolicy must be Background, Foreground or Orphan, not \(propagation)")
+        }
         if dryRun { return current }
+        // As the API server does: a finalizer the garbage collector acts on and then removes.
+        if let finalizer = ["Orphan": "orphan", "Foreground": "foregroundDeletion"][propagation ?? ""],
+           current["metadata"]?["deletionTimestamp"] == nil {
+            var fs = current["metadata"]?["finalizers"]?.arrayValue ?? []
+            if !fs.contains(.string(finalizer)) { fs.append(.string(finalizer)) }
+            current.set(["metadata", "finalizers"], .array(fs))
+        }
         let isPod = type.kind == "Pod" && type.group.isEmpty
         let isNamespace = type.kind == "Namespace" && type.group.isEmpty
         let finalizers = current["metadata"]?["finalizers"]?.arrayValue ?? []
@@ -245,6 +260,20 @@ final class ClusterAPI: Sendable {
         guard let removed = await store.delete(type.storeKey, ns, name, expectedUID: current.uid) else { throw .notFound(type, name) }
         await afterDelete(type, removed)
         return removed
+    }
+
+    /// Drops the owner reference to `owner` from every object that has it.
+    func orphanDependents(of owner: JSONValue, namespaced: Bool) async {
+        for t in catalog.all where namespaced ? t.namespaced : true {
+            let (items, _) = await store.list(t.storeKey, namespace: namespaced ? owner.namespace : nil)
+            for i in items where (i["metadata"]?["ownerReferences"]?.arrayValue ?? []).contains(where: { $0["uid"]?.stringValue == owner.uid }) {
+                await modify(t, i.namespace, i.name) { o in
+                    let refs = (o["metadata"]?["ownerReferences"]?.arrayValue ?? []).filter { $0["uid"]?.stringValue != owner.uid }
+                    o["metadata"]?["ownerReferences"] = refs.isEmpty ? nil : .array(refs)
+                    return true
+                }
+            }
+        }
     }
 
     /// Removes an object whose graceful deletion has finished (the kubelet's last step for a pod).

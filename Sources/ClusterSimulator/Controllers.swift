@@ -60,8 +60,21 @@ final class Controllers: Sendable {
         (o["metadata"]?["ownerReferences"]?.arrayValue ?? []).contains { $0["uid"]?.stringValue == owner.uid }
     }
 
+    /// A hash of a pod template that ignores null fields and the pod-template-hash label (a template
+    /// read back from a ReplicaSet by a typed client, as `kubectl rollout undo` does, hashes the same).
     static func templateHash(_ template: JSONValue?) -> String {
-        let data = (try? (template ?? .null).encoded()) ?? Data()
+        func normalized(_ v: JSONValue) -> JSONValue {
+            switch v {
+            case .object(let o): return .object(o.filter { !$0.value.isNull }.mapValues(normalized))
+            case .array(let a): return .array(a.map(normalized))
+            default: return v
+            }
+        }
+        var t = normalized(template ?? .null)
+        t["metadata"]?["labels"]?["pod-template-hash"] = nil
+        if t["metadata"]?["labels"]?.objectValue?.isEmpty == true { t["metadata"]?["labels"] = nil }
+        if t["metadata"]?.objectValue?.isEmpty == true { t["metadata"] = nil }
+        let data = (try? t.encoded()) ?? Data()
         let digest = SHA256.hash(data: data)
         let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
         return String(digest.prefix(10).map { alphabet[Int($0) % alphabet.count] })
@@ -171,23 +184,7 @@ final class Controllers: Sendable {
             let sel = LabelSelector(structured: ["matchLabels": .object(selector)])
             let (pods, _) = await api.list(Self.pods, namespace: svc.namespace)
             let matching = pods.filter { sel.matches(object: $0) && $0["status"]?["podIP"] != nil && $0["metadata"]?["deletionTimestamp"] == nil }
-            func address(_ p: JSONValue) -> JSONValue {
-                ["ip": p["status"]?["podIP"] ?? "", "nodeName": p["spec"]?["nodeName"] ?? .null,
-                 "targetRef": ["kind": "Pod", "name": .string(p.name), "namespace": .string(p.namespace), "uid": .string(p.uid)]]
-            }
-            let ready = matching.filter(Self.isReady).sorted { $0.name < $1.name }.map(address)
-            let notReady = matching.filter { !Self.isReady($0) && Self.isActive($0) }.sorted { $0.name < $1.name }.map(address)
-            let container = matching.first?["spec"]?["containers"]?[0] ?? [:]
-            let ports: [JSONValue] = (svc["spec"]?["ports"]?.arrayValue ?? []).map { p in
-                let target = Prober.port(p["targetPort"], container: container) ?? p["port"]?.intValue ?? 0
-                var o: [String: JSONValue] = ["port": .number(Double(target)), "protocol": p["protocol"] ?? "TCP"]
-                if let n = p["name"] { o["name"] = n }
-                return .object(o)
-            }
-            var subset: [String: JSONValue] = ["ports": .array(ports)]
-            if !ready.isEmpty { subset["addresses"] = .array(ready) }
-            if !notReady.isEmpty { subset["notReadyAddresses"] = .array(notReady) }
-            let subsets: JSONValue = ready.isEmpty && notReady.isEmpty ? [] : [.object(subset)]
+            let subsets = Self.endpointSubsets(service: svc, pods: matching)
             if let ep = await api.store.get("endpoints", svc.namespace, svc.name) {
                 if ep["subsets"] == subsets { continue }
                 await api.modify(Self.endpoints, svc.namespace, svc.name) { o in o["subsets"] = subsets; return true }
@@ -200,6 +197,46 @@ final class Controllers: Sendable {
         }
     }
 
+    /// Endpoints subsets for a service's pods, as the endpoints controller builds them: each service
+    /// port's targetPort resolved per pod (a named port is looked up in all of the pod's containers;
+    /// a port the pod does not have is left out for that pod), pods grouped by their resolved ports, ready ones under
+    /// `addresses` and the others under `notReadyAddresses`.
+    static func endpointSubsets(service svc: JSONValue, pods: [JSONValue]) -> JSONValue {
+        let servicePorts = svc["spec"]?["ports"]?.arrayValue ?? []
+        var groups: [[JSONValue]: (ready: [JSONValue], notReady: [JSONValue])] = [:]
+        var order: [[JSONValue]] = []
+        for p in pods.sorted(by: { $0.name < $1.name }) {
+            let ready = isReady(p)
+            guard ready || isActive(p) else { continue }
+            var ports: [JSONValue] = []
+            for sp in servicePorts {
+                let target = sp["targetPort"] ?? sp["port"]
+                let number: Int?
+                if let n = target?.intValue { number = n }
+                else if let name = target?.stringValue {
+                    number = Int(name) ?? (p["spec"]?["containers"]?.arrayValue ?? []).lazy.compactMap { c in
+                        (c["ports"]?.arrayValue ?? []).first { $0["name"]?.stringValue == name }?["containerPort"]?.intValue
+                    }.first
+                } else { number = sp["port"]?.intValue }
+                guard let number else { continue }
+                var o: [String: JSONValue] = ["port": .number(Double(number)), "protocol": sp["protocol"] ?? "TCP"]
+                if let n = sp["name"] { o["name"] = n }
+                ports.append(.object(o))
+            }
+            guard !ports.isEmpty else { continue }
+            let address: JSONValue = ["ip": p["status"]?["podIP"] ?? "", "nodeName": p["spec"]?["nodeName"] ?? .null,
+                                      "targetRef": ["kind": "Pod", "name": .string(p.name), "namespace": .string(p.namespace), "uid": .string(p.uid)]]
+            if groups[ports] == nil { order.append(ports); groups[ports] = ([], []) }
+            if ready { groups[ports]!.ready.append(address) } else { groups[ports]!.notReady.append(address) }
+        }
+        return .array(order.map { ports in
+            var subset: [String: JSONValue] = ["ports": .array(ports)]
+            if let g = groups[ports], !g.ready.isEmpty { subset["addresses"] = .array(g.ready) }
+            if let g = groups[ports], !g.notReady.isEmpty { subset["notReadyAddresses"] = .array(g.notReady) }
+            return .object(subset)
+        })
+    }
+
     // MARK: Garbage collection
 
     private func garbageCollect() async {
@@ -210,6 +247,36 @@ final class Controllers: Sendable {
             for i in items {
                 uids.insert(i.uid)
                 if i["metadata"]?["ownerReferences"] != nil { dependents.append((t, i)) }
+            }
+        }
+        // Orphan deletion: dependents lose the owner reference, then the owner goes.
+        // Foreground deletion: an owner marked with the foregroundDeletion finalizer waits for its dependents.
+        for t in api.catalog.all {
+            let (items, _) = await api.store.list(t.storeKey, namespace: nil)
+            for owner in items where owner["metadata"]?["deletionTimestamp"] != nil
+                && (owner["metadata"]?["finalizers"]?.arrayValue ?? []).contains("orphan") {
+                await api.orphanDependents(of: owner, namespaced: t.namespaced)
+                await api.modify(t, owner.namespace, owner.name) { o in
+                    let fs = (o["metadata"]?["finalizers"]?.arrayValue ?? []).filter { $0 != "orphan" }
+                    o["metadata"]?["finalizers"] = fs.isEmpty ? nil : .array(fs)
+                    return true
+                }
+            }
+            for owner in items where owner["metadata"]?["deletionTimestamp"] != nil
+                && (owner["metadata"]?["finalizers"]?.arrayValue ?? []).contains("foregroundDeletion") {
+                let mine = dependents.filter { d in
+                    (d.1["metadata"]?["ownerReferences"]?.arrayValue ?? []).contains { $0["uid"]?.stringValue == owner.uid }
+                }
+                for (dt, d) in mine where d["metadata"]?["deletionTimestamp"] == nil {
+                    _ = try? await api.delete(dt, namespace: d.namespace, name: d.name, preconditionUID: d.uid, propagation: "Foreground")
+                }
+                if mine.isEmpty {
+                    await api.modify(t, owner.namespace, owner.name) { o in
+                        let fs = (o["metadata"]?["finalizers"]?.arrayValue ?? []).filter { $0 != "foregroundDeletion" }
+                        o["metadata"]?["finalizers"] = fs.isEmpty ? nil : .array(fs)
+                        return true
+                    }
+                }
             }
         }
         for (t, o) in dependents where o["metadata"]?["deletionTimestamp"] == nil {

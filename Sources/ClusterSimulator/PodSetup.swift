@@ -107,6 +107,12 @@ struct PodSetup {
     /// The container's environment, resolving references.
     func environment(_ c: JSONValue, podIP: String) async throws -> [(String, String)] {
         var env: [(String, String)] = []
+        if let ip = await api.store.get("services", "default", "kubernetes")?["spec"]?["clusterIP"]?.stringValue {
+            env += [("KUBERNETES_SERVICE_HOST", ip), ("KUBERNETES_SERVICE_PORT", "443"), ("KUBERNETES_SERVICE_PORT_HTTPS", "443")]
+        }
+        if pod["spec"]?["enableServiceLinks"]?.boolValue != false {
+            env += await serviceLinks()
+        }
         for from in c["envFrom"]?.arrayValue ?? [] {
             let prefix = from["prefix"]?.stringValue ?? ""
             if let ref = from["configMapRef"] ?? from["secretRef"] {
@@ -154,10 +160,37 @@ struct PodSetup {
         return env
     }
 
+    /// The variables Kubernetes gives a pod for each service of its namespace (`WEB_SERVICE_HOST`,
+    /// `WEB_SERVICE_PORT`, `WEB_SERVICE_PORT_<NAME>`, `WEB_PORT=tcp://ip:port`, …).
+    func serviceLinks() async -> [(String, String)] {
+        var env: [(String, String)] = []
+        let (services, _) = await api.store.list("services", namespace: namespace)
+        for s in services where !(s.namespace == "default" && s.name == "kubernetes") {
+            guard let ip = s["spec"]?["clusterIP"]?.stringValue, !ip.isEmpty, ip != "None",
+                  let ports = s["spec"]?["ports"]?.arrayValue, let first = ports.first?["port"]?.intValue else { continue }
+            let prefix = s.name.uppercased().replacingOccurrences(of: "-", with: "_")
+            env += [("\(prefix)_SERVICE_HOST", ip), ("\(prefix)_SERVICE_PORT", String(first))]
+            let proto = (ports.first?["protocol"]?.stringValue ?? "TCP").lowercased()
+            env.append(("\(prefix)_PORT", "\(proto)://\(ip):\(first)"))
+            for p in ports {
+                guard let port = p["port"]?.intValue else { continue }
+                let protocolName = (p["protocol"]?.stringValue ?? "TCP")
+                if let name = p["name"]?.stringValue, !name.isEmpty {
+                    env.append(("\(prefix)_SERVICE_PORT_\(name.uppercased().replacingOccurrences(of: "-", with: "_"))", String(port)))
+                }
+                let base = "\(prefix)_PORT_\(port)_\(protocolName)"
+                env += [(base, "\(protocolName.lowercased())://\(ip):\(port)"), (base + "_PROTO", protocolName.lowercased()),
+                        (base + "_PORT", String(port)), (base + "_ADDR", ip)]
+            }
+        }
+        return env
+    }
+
     /// `podman create` arguments (after `create`) for one container of the pod.
     func createArguments(_ c: JSONValue, containerName: String, sandbox: String, volumes: [String: String],
-                         env: [(String, String)], labels: [String]) -> [String] {
+                         env: [(String, String)], labels: [String], hostsFile: String?, imageUser: String? = nil) -> [String] {
         var args = ["--name", containerName, "--pull", "never", "--network", "container:\(sandbox)", "--ipc", "container:\(sandbox)"]
+        if let hostsFile { args += ["--volume", "\(hostsFile):/etc/hosts"] }
         for l in labels { args += ["--label", l] }
         for (k, v) in env { args += ["--env", "\(k)=\(v)"] }
         for m in c["volumeMounts"]?.arrayValue ?? [] {
@@ -173,7 +206,11 @@ struct PodSetup {
         let user = sc?["runAsUser"]?.intValue ?? psc?["runAsUser"]?.intValue
         let group = sc?["runAsGroup"]?.intValue ?? psc?["runAsGroup"]?.intValue
         if let user { args += ["--user", group.map { "\(user):\($0)" } ?? String(user)] }
-        else if let group { args += ["--group-add", String(group)] }
+        else if let group {
+            // The image's user with the pod's primary group.
+            let imageUser = (imageUser ?? "").split(separator: ":").first.map(String.init) ?? ""
+            args += ["--user", "\(imageUser.isEmpty ? "0" : imageUser):\(group)"]
+        }
         if let fsGroup = psc?["fsGroup"]?.intValue { args += ["--group-add", String(fsGroup)] }
         if sc?["privileged"]?.boolValue == true { args.append("--privileged") }
         if sc?["readOnlyRootFilesystem"]?.boolValue == true { args.append("--read-only") }
@@ -189,17 +226,39 @@ struct PodSetup {
         return args
     }
 
-    /// `/etc/hosts` entries for services: each name resolves to a ready endpoint of the service.
-    func serviceHosts() async -> [String] {
+    /// The pod's /etc/hosts, as the kubelet writes it plus what cluster DNS would answer: localhost, the
+    /// pod's own name, `spec.hostAliases`, and each service's names (`<svc>` only in the pod's namespace,
+    /// `<svc>.<ns>`, `<svc>.<ns>.svc`, `<svc>.<ns>.svc.cluster.local`) at its cluster IP; a headless
+    /// service's names resolve to its first ready endpoint.
+    func hostsFile(podIP: String) async -> String {
+        var lines = ["# Kubernetes-managed hosts file (outpost-sim).", "127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
+        let hostname = pod["spec"]?["hostname"]?.stringValue ?? pod.name
+        if let sub = pod["spec"]?["subdomain"]?.stringValue {
+            lines.append("\(podIP)\t\(hostname).\(sub).\(namespace).svc.cluster.local\t\(hostname)")
+        } else {
+            lines.append("\(podIP)\t\(hostname)")
+        }
+        for alias in pod["spec"]?["hostAliases"]?.arrayValue ?? [] {
+            let names = (alias["hostnames"]?.arrayValue ?? []).compactMap(\.stringValue)
+            if let ip = alias["ip"]?.stringValue, !names.isEmpty { lines.append("\(ip)\t\(names.joined(separator: " "))") }
+        }
         let (services, _) = await api.store.list("services", namespace: nil)
-        var hosts: [String] = []
         for s in services {
-            guard let ep = await api.store.get("endpoints", s.namespace, s.name),
-                  let ip = ep["subsets"]?[0]?["addresses"]?[0]?["ip"]?.stringValue else { continue }
+            var ip = s["spec"]?["clusterIP"]?.stringValue ?? ""
+            if ip == "None" {
+                ip = await api.store.get("endpoints", s.namespace, s.name)?["subsets"]?[0]?["addresses"]?[0]?["ip"]?.stringValue ?? ""
+            }
+            guard !ip.isEmpty else { continue }
             var names = ["\(s.name).\(s.namespace).svc.cluster.local", "\(s.name).\(s.namespace).svc", "\(s.name).\(s.namespace)"]
             if s.namespace == namespace { names.append(s.name) }
-            hosts += names.map { "\($0):\(ip)" }
+            lines.append("\(ip)\t\(names.joined(separator: " "))")
         }
-        return hosts
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Whether the pod's containers get the simulator's /etc/hosts (not for host-network pods, which
+    /// see the host's names unless they ask for cluster names with ClusterFirstWithHostNet).
+    var usesClusterHosts: Bool {
+        pod["spec"]?["hostNetwork"]?.boolValue != true || pod["spec"]?["dnsPolicy"]?.stringValue == "ClusterFirstWithHostNet"
     }
 }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import OutpostCore
 
@@ -14,6 +17,7 @@ actor PodWorker {
     private var pulled: Set<String> = []
     private var pullFailures = 0
     private var pullBackoffUntil = Date.distantPast
+    private var backoffReported = false
     private var sandboxIP: String?
     private var started = false
     private var initDone = false
@@ -63,8 +67,8 @@ actor PodWorker {
     }
 
     private func removeContainers(grace: Int) async {
-        let names = containerNames() + [sandboxName]
-        _ = try? await runtime.run(node, ["rm", "-f", "-t", String(grace)] + names, check: false)
+        let names = containerNames() + containerNames().map(PodmanRuntime.previousName) + [sandboxName]
+        _ = try? await runtime.run(node, ["rm", "-f", "-i", "-t", String(grace)] + names, check: false)
         try? FileManager.default.removeItem(atPath: runtime.podDirectory(uid))
     }
 
@@ -95,6 +99,7 @@ actor PodWorker {
                 return
             }
         }
+        try await refreshHosts(setup)
         var inspected = try await inspect()
         // Init containers run one at a time, each to success, before the app containers.
         if !initDone {
@@ -112,7 +117,7 @@ actor PodWorker {
                     if spec["restartPolicy"]?.stringValue == "Never" {
                         try await writeStatus(pod, inspected: inspected, terminalPhase: "Failed"); return
                     }
-                    try await restartIfDue(n, inspected: st)
+                    try await restartIfDue(c, inspected: st, pod: pod, setup: setup)
                     try await writeStatus(pod, inspected: inspected)
                     return
                 }
@@ -141,19 +146,23 @@ actor PodWorker {
             guard let st = inspected[n] else { allDone = false; continue }
             if st.running {
                 allDone = false
-                await probe(c, name: n, pod: pod)
+                await probe(c, name: n, pod: pod, startedAt: st.startedAt)
                 continue
             }
             states[n]?.ready = false
             let restart = policy == "Always" || (policy == "OnFailure" && st.exitCode != 0)
-            if restart { allDone = false; try await restartIfDue(n, inspected: st) }
+            if restart { allDone = false; try await restartIfDue(c, inspected: st, pod: pod, setup: setup) }
             else if st.exitCode != 0 { anyFailed = true }
         }
         inspected = try await inspect()
         try await writeStatus(pod, inspected: inspected, terminalPhase: allDone ? (anyFailed ? "Failed" : "Succeeded") : nil)
     }
 
-    private func restartIfDue(_ n: String, inspected st: ContainerState) async throws {
+    /// Restarts an exited container once its back-off has passed. As with the kubelet, each restart is a
+    /// new container (fresh root filesystem; volumes persist); the one that ended is kept as
+    /// `<name>.previous` for `kubectl logs --previous`.
+    private func restartIfDue(_ c: JSONValue, inspected st: ContainerState, pod: JSONValue, setup: PodSetup) async throws {
+        let n = c["name"]?.stringValue ?? ""
         guard var rec = states[n] else { return }
         let now = Date()
         if let until = rec.backoffUntil {
@@ -164,13 +173,21 @@ actor PodWorker {
             rec.probeFailures = 0; rec.probeSuccesses = 0; rec.livenessFailures = 0; rec.ready = false
             rec.nextProbe = .distantPast
             states[n] = rec
+            _ = try? await runtime.run(node, ["rm", "-f", "-i", PodmanRuntime.previousName(cname(n))], check: false)
+            try await runtime.run(node, ["rename", cname(n), PodmanRuntime.previousName(cname(n))])
+            try await create(c, pod: pod, setup: setup)
             try await runtime.run(node, ["start", cname(n)])
             return
         }
         // Kubernetes backs off 10 s doubling to 5 min; the simulator uses 2 s doubling to 40 s.
         let delay = min(2.0 * pow(2.0, Double(rec.restartCount)), 40)
         rec.backoffUntil = now.addingTimeInterval(delay)
+        // While backing off, lastState is the instance that just ended (as the kubelet reports it).
+        rec.lastTerminated = st.terminatedJSON
         states[n] = rec
+        if let pod = await api.store.get("pods", namespace, name) {
+            await event(pod, "Warning", "BackOff", "Back-off restarting failed container \(n) in pod \(name)_\(namespace)(\(uid))")
+        }
     }
 
     private func pullImages(_ containers: [JSONValue], pod: JSONValue, setup: PodSetup) async throws {
@@ -186,8 +203,14 @@ actor PodWorker {
             }
             if policy == "IfNotPresent" && present { pulled.insert(image); continue }
             if Date() < pullBackoffUntil {
+                if !backoffReported {
+                    backoffReported = true
+                    await event(pod, "Normal", "BackOff", "Back-off pulling image \"\(image)\"")
+                    await event(pod, "Warning", "Failed", "Error: ImagePullBackOff")
+                }
                 throw PodSetup.Pending(reason: "ImagePullBackOff", message: "Back-off pulling image \"\(image)\"")
             }
+            backoffReported = false
             await event(pod, "Normal", "Pulling", "Pulling image \"\(image)\"")
             do {
                 try await runtime.pull(node: node, image: image, auths: await setup.pullAuths())
@@ -199,6 +222,7 @@ actor PodWorker {
                 pullBackoffUntil = Date().addingTimeInterval(min(2.0 * pow(2.0, Double(pullFailures - 1)), 30))
                 let message = "Failed to pull image \"\(image)\": \(error)"
                 await event(pod, "Warning", "Failed", message)
+                await event(pod, "Warning", "Failed", "Error: ErrImagePull")
                 _ = n
                 throw PodSetup.Pending(reason: "ErrImagePull", message: message)
             }
@@ -212,16 +236,35 @@ actor PodWorker {
             var args = ["run", "-d", "--name", sandboxName, "--pull", "never", "--hostname", String(name.prefix(63))]
             for l in labels { args += ["--label", l] }
             if pod["spec"]?["hostNetwork"]?.boolValue == true { args += ["--network", "host"] }
-            else {
-                args += ["--network", "bridge"]
-                for h in await setup.serviceHosts() { args += ["--add-host", h] }
-            }
+            else { args += ["--network", "bridge"] }
             args.append(PodmanRuntime.pauseImage)
             try await runtime.run(node, args)
         }
         let r = try await runtime.run(node, ["inspect", sandboxName, "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}"])
         let ip = r.out.trimmingCharacters(in: .whitespacesAndNewlines)
         sandboxIP = ip.isEmpty ? "127.0.0.1" : ip
+        try await refreshHosts(setup, force: true)
+    }
+
+    private var hostsPath: String { runtime.podDirectory(uid) + "/hosts" }
+    private var hostsContent = ""
+    private var hostsCheckedAt = Date.distantPast
+
+    /// Keeps the pod's /etc/hosts current as services come and go (rewritten in place: containers
+    /// bind-mount the file, so a rename would leave them with the old one).
+    private func refreshHosts(_ setup: PodSetup, force: Bool = false) async throws {
+        guard setup.usesClusterHosts, force || Date().timeIntervalSince(hostsCheckedAt) >= 2 else { return }
+        hostsCheckedAt = Date()
+        let content = await setup.hostsFile(podIP: sandboxIP ?? "127.0.0.1")
+        guard content != hostsContent || force else { return }
+        let fd = open(hostsPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw SimulatorError.state(path: hostsPath, why: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        let bytes = Array(content.utf8)
+        guard write(fd, bytes, bytes.count) == bytes.count else {
+            throw SimulatorError.state(path: hostsPath, why: "short write: \(String(cString: strerror(errno)))")
+        }
+        hostsContent = content
     }
 
     private var volumes: [String: String]? = nil
@@ -230,8 +273,17 @@ actor PodWorker {
         if volumes == nil { volumes = try await setup.materializeVolumes() }
         let n = c["name"]?.stringValue ?? ""
         let env = try await setup.environment(c, podIP: sandboxIP ?? "")
+        var imageUser: String? = nil
+        let runAsUser = c["securityContext"]?["runAsUser"] ?? pod["spec"]?["securityContext"]?["runAsUser"]
+        let runAsGroup = c["securityContext"]?["runAsGroup"] ?? pod["spec"]?["securityContext"]?["runAsGroup"]
+        if runAsUser == nil, runAsGroup != nil {
+            imageUser = try? await runtime.run(node, ["image", "inspect", "--format", "{{.Config.User}}",
+                                                      PodmanRuntime.normalize(c["image"]?.stringValue ?? "")]).out
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
         let args = setup.createArguments(c, containerName: cname(n), sandbox: sandboxName, volumes: volumes ?? [:],
-                                         env: env, labels: labels + ["outpost-sim.container=\(n)"])
+                                         env: env, labels: labels + ["outpost-sim.container=\(n)"],
+                                         hostsFile: setup.usesClusterHosts ? hostsPath : nil, imageUser: imageUser)
         _ = try? await runtime.run(node, ["rm", "-f", cname(n)], check: false)
         try await runtime.run(node, ["create"] + args)
     }
@@ -274,10 +326,14 @@ actor PodWorker {
         return base + "Z"
     }
 
-    private func probe(_ c: JSONValue, name n: String, pod: JSONValue) async {
+    private func probe(_ c: JSONValue, name n: String, pod: JSONValue, startedAt: String) async {
         guard var rec = states[n] else { return }
         let now = Date()
-        if let liveness = c["livenessProbe"], now >= rec.nextProbe {
+        let started = Rollout.date(startedAt) ?? .distantPast
+        func due(_ probe: JSONValue) -> Bool {
+            now >= rec.nextProbe && now.timeIntervalSince(started) >= Double(probe["initialDelaySeconds"]?.intValue ?? 0)
+        }
+        if let liveness = c["livenessProbe"], due(liveness) {
             let ok = await probes.run(liveness, ip: sandboxIP ?? "127.0.0.1", container: c, runtime: runtime, node: node, containerName: cname(n))
             rec.livenessFailures = ok ? 0 : rec.livenessFailures + 1
             if rec.livenessFailures >= (liveness["failureThreshold"]?.intValue ?? 3) {
@@ -287,7 +343,7 @@ actor PodWorker {
             }
         }
         if let readiness = c["readinessProbe"] {
-            if now >= rec.nextProbe {
+            if due(readiness) {
                 let ok = await probes.run(readiness, ip: sandboxIP ?? "127.0.0.1", container: c, runtime: runtime, node: node, containerName: cname(n))
                 if ok { rec.probeSuccesses += 1; rec.probeFailures = 0 } else { rec.probeFailures += 1; rec.probeSuccesses = 0 }
                 if rec.probeSuccesses >= (readiness["successThreshold"]?.intValue ?? 1) { rec.ready = true }

@@ -222,7 +222,8 @@ final class PodmanRuntime: Sendable {
         guard let node = o["spec"]?["nodeName"]?.stringValue else {
             throw SimulatorError.badRequest("pod \(pod) does not have a host assigned")
         }
-        let cname = Self.containerName(uid: o.uid, container: name)
+        let current = Self.containerName(uid: o.uid, container: name)
+        let cname = options.previous ? Self.previousName(current) : current
         var args = Self.storeArguments(nodeRoot(node)) + ["logs"]
         if options.follow { args.append("-f") }
         if options.timestamps { args.append("-t") }
@@ -230,6 +231,9 @@ final class PodmanRuntime: Sendable {
         args.append(cname)
         let exists = try await run(node, ["container", "exists", cname], check: false)
         if exists.status != 0 {
+            if options.previous {
+                throw SimulatorError.badRequest("previous terminated container \"\(name)\" in pod \"\(pod)\" not found")
+            }
             throw SimulatorError.badRequest("container \"\(name)\" in pod \"\(pod)\" is waiting to start: ContainerCreating")
         }
         if !options.follow {
@@ -265,6 +269,9 @@ final class PodmanRuntime: Sendable {
     static func containerName(uid: String, container: String) -> String {
         "osim-\(uid.prefix(13))-\(container)"
     }
+
+    /// The name an exited container instance keeps after its restart (a dot cannot occur in container names of a pod).
+    static func previousName(_ containerName: String) -> String { containerName + ".previous" }
 
     /// Stops and removes every container of every node (at shutdown).
     func removeAll() async {

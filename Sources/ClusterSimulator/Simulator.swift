@@ -51,11 +51,14 @@ public struct SimulatorConfiguration: Sendable {
 /// conflicts, 422 validation errors, server-side apply, watches, mutating admission webhooks called over
 /// real TLS) and runs pods as real containers in podman (one image store per simulated node), with real
 /// image pulls, volumes, probes, services with node ports on 127.0.0.1 and the common controllers.
+/// Services work as with kube-proxy: each cluster IP is put on the host's loopback interface (so the
+/// simulator must run as root with iproute2) and forwards every service port to a ready endpoint's
+/// targetPort; pods resolve `<svc>`, `<svc>.<ns>`, `<svc>.<ns>.svc` and `<svc>.<ns>.svc.cluster.local`
+/// through an /etc/hosts the kubelet keeps current (there is no DNS server: names work for programs
+/// that read /etc/hosts, which is nearly all). The `kubernetes` service forwards to the API server.
 /// Not simulated: authorization (one admin bearer token), protobuf request bodies (kubectl's
 /// `create <kind>` generators send them: use `-f`), exec/attach/port-forward, list pagination, one
-/// stored version per kind, rollout surge limits (a new ReplicaSet scales up fully, old ones scale down
-/// once it is available). Service names resolve in pods through /etc/hosts entries written when the
-/// pod starts, pointing at a ready endpoint (so the service port must equal the target port).
+/// stored version per kind, UDP service ports, proportional scaling of a Deployment in mid-rollout.
 public final class ClusterSimulator: Sendable {
     public let configuration: SimulatorConfiguration
     let api: ClusterAPI
@@ -89,11 +92,13 @@ public final class ClusterSimulator: Sendable {
     public func run(onReady: @escaping @Sendable (String) -> Void = { _ in }) async throws {
         let paths = Paths(root: configuration.stateDirectory)
         try FileManager.default.createDirectory(atPath: paths.root, withIntermediateDirectories: true)
+        try await bootstrap()
+        let kubernetesIP = await api.store.get("services", "default", "kubernetes")?["spec"]?["clusterIP"]?.stringValue ?? "10.96.0.1"
         let ca = try CertificateAuthority()
         let port = configuration.apiPort
         let serving = try ca.issueServerCertificate(commonName: "kube-apiserver",
                                                     dnsNames: ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"],
-                                                    ipAddresses: ["127.0.0.1", "10.96.0.1"])
+                                                    ipAddresses: ["127.0.0.1", kubernetesIP])
         var tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(serving.certificatePEM.utf8)).map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(serving.privateKeyPEM.utf8), format: .pem)))
@@ -101,10 +106,9 @@ public final class ClusterSimulator: Sendable {
         let token = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
         try AtomicFile.write(Data(ca.certificatePEM.utf8), to: paths.caCertificate, mode: 0o644)
 
-        try await bootstrap()
         let kubelets = configuration.nodes.map { Kubelet(node: $0, api: api, runtime: runtime, logger: logger) }
         let controllers = Controllers(api: api, logger: logger)
-        let proxy = NodePortProxy(api: api, logger: logger)
+        let proxy = ServiceProxy(api: api, addresses: HostAddresses(stateDirectory: configuration.stateDirectory), logger: logger)
         let boundPort = BoundPort()
         let responder = APIResponder(api: api, discovery: Discovery(catalog: api.catalog, serverAddress: "127.0.0.1:\(port)"),
                                      token: token, logs: { ns, name, container, opts in
@@ -118,6 +122,14 @@ public final class ClusterSimulator: Sendable {
                 let actual = channel.localAddress?.port ?? port
                 boundPort.set(actual)
                 let kubeconfig = Self.kubeconfig(server: "https://127.0.0.1:\(actual)", caPEM: ca.certificatePEM, token: token)
+                let api = self.api
+                // The `kubernetes` service's endpoint is the API server itself.
+                Task {
+                    _ = try? await api.create(.core("Endpoints", "endpoints"), namespace: "default", [
+                        "metadata": ["name": "kubernetes", "labels": ["endpointslice.kubernetes.io/skip-mirror": "true"]],
+                        "subsets": [["addresses": [["ip": "127.0.0.1"]], "ports": [["name": "https", "port": .number(Double(actual)), "protocol": "TCP"]]]],
+                    ], ClusterAPI.WriteOptions(admit: false))
+                }
                 do {
                     try AtomicFile.write(Data(kubeconfig.utf8), to: paths.kubeconfig, mode: 0o600)
                     onReady(paths.kubeconfig)
@@ -146,6 +158,10 @@ public final class ClusterSimulator: Sendable {
 
     /// The namespaces, nodes and service accounts a fresh cluster has.
     private func bootstrap() async throws {
+        // The `kubernetes` service has the first address of the service range, as in a cluster, unless
+        // another simulator on this machine holds it (then it gets a free one at random).
+        var kubernetesSpec: JSONValue = ["ports": [["name": "https", "port": 443, "targetPort": 6443]]]
+        if !Allocator.isLocalAddress("10.96.0.1") { kubernetesSpec["clusterIP"] = "10.96.0.1" }
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             _ = try await api.create(.core("Namespace", "namespaces", namespaced: false), namespace: "", ["metadata": ["name": .string(ns)]])
         }
@@ -159,7 +175,7 @@ public final class ClusterSimulator: Sendable {
         }
         _ = try await api.create(.core("Service", "services"), namespace: "default", [
             "metadata": ["name": "kubernetes", "labels": ["component": "apiserver", "provider": "kubernetes"]],
-            "spec": ["clusterIP": "10.96.0.1", "ports": [["name": "https", "port": 443, "targetPort": 6443]]],
+            "spec": kubernetesSpec,
         ])
     }
 
@@ -200,6 +216,7 @@ public final class ClusterSimulator: Sendable {
     /// even if its process died. Safe to call twice.
     public static func teardown(stateDirectory: String) async throws {
         try await PodmanRuntime.teardown(stateDirectory: stateDirectory)
+        try? await HostAddresses.flush(label: HostAddresses.label(stateDirectory: stateDirectory))
         try? FileManager.default.removeItem(atPath: stateDirectory)
     }
 }

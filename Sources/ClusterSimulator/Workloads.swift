@@ -2,120 +2,190 @@ import Foundation
 import Logging
 import OutpostCore
 
-/// The workload controllers: Deployments roll out a new ReplicaSet per pod template (the new one is
-/// scaled up, old ones are scaled down once the new pods are available), ReplicaSets keep their pod
-/// count, DaemonSets keep one pod per eligible node, Jobs run pods to their completions.
+/// The workload controllers: Deployments roll out a new ReplicaSet per pod template (RollingUpdate
+/// within maxSurge/maxUnavailable, or Recreate; see `Rollout`), ReplicaSets keep their pod count, DaemonSets keep one pod per eligible node, Jobs run pods to their completions.
 extension Controllers {
     func deploymentsPass() async {
         let (deployments, _) = await api.list(Self.deployments, namespace: nil)
         for d in deployments where d["metadata"]?["deletionTimestamp"] == nil {
-            let hash = Self.templateHash(d["spec"]?["template"])
-            let (sets, _) = await api.list(Self.replicaSets, namespace: d.namespace)
-            let owned = sets.filter { Self.isOwned($0, by: d) }
-            let desired = d["spec"]?["replicas"]?.intValue ?? 1
-            let paused = d["spec"]?["paused"]?.boolValue ?? false
-            let revisions = owned.compactMap { $0["metadata"]?["annotations"]?["deployment.kubernetes.io/revision"]?.stringValue.flatMap { Int($0) } }
-            var current = owned.first { $0.labels["pod-template-hash"] == hash }
-            if current == nil && !paused {
-                var template = d["spec"]?["template"] ?? [:]
-                template.set(["metadata", "labels", "pod-template-hash"], .string(hash))
-                var selector = d["spec"]?["selector"] ?? [:]
-                selector.set(["matchLabels", "pod-template-hash"], .string(hash))
-                var labels = d["spec"]?["template"]?["metadata"]?["labels"] ?? [:]
-                labels["pod-template-hash"] = .string(hash)
-                let rs: JSONValue = [
-                    "metadata": ["name": .string("\(d.name)-\(hash)"), "labels": labels,
-                                 "annotations": ["deployment.kubernetes.io/revision": .string(String((revisions.max() ?? 0) + 1)),
-                                                 "deployment.kubernetes.io/desired-replicas": .number(Double(desired)).stringified],
-                                 "ownerReferences": Self.ownerReference(d)],
-                    "spec": ["replicas": .number(Double(desired)), "selector": selector, "template": template,
-                             "minReadySeconds": d["spec"]?["minReadySeconds"] ?? 0],
-                ]
-                current = try? await api.create(Self.replicaSets, namespace: d.namespace, rs)
-                if let current {
-                    await Events.record(api: api, involved: d, type: "Normal", reason: "ScalingReplicaSet",
-                                        message: "Scaled up replica set \(current.name) from 0 to \(desired)", component: "deployment-controller")
-                }
-            }
-            guard let newRS = current else { continue }
-            if newRS["spec"]?["replicas"]?.intValue != desired {
-                await api.modify(Self.replicaSets, d.namespace, newRS.name) { o in o.set(["spec", "replicas"], .number(Double(desired))); return true }
-            }
-            let old = owned.filter { $0.uid != newRS.uid }
-            let newAvailable = newRS["status"]?["availableReplicas"]?.intValue ?? 0
-            let recreate = d["spec"]?["strategy"]?["type"]?.stringValue == "Recreate"
-            if newAvailable >= desired || recreate {
+            await reconcileDeployment(d)
+        }
+    }
+
+    /// One pass of the Deployment controller for `d`: find or create the ReplicaSet of the current
+    /// template, move replicas from old sets to it by the strategy (RollingUpdate within maxSurge and
+    /// maxUnavailable, or Recreate: old pods gone before new ones start), trim history, write status.
+    private func reconcileDeployment(_ d: JSONValue) async {
+        let hash = Self.templateHash(d["spec"]?["template"])
+        let (sets, _) = await api.list(Self.replicaSets, namespace: d.namespace)
+        var owned = sets.filter { Self.isOwned($0, by: d) && $0["metadata"]?["deletionTimestamp"] == nil }
+        let desired = d["spec"]?["replicas"]?.intValue ?? 1
+        let paused = d["spec"]?["paused"]?.boolValue ?? false
+        let strategy = d["spec"]?["strategy"]
+        let recreate = strategy?["type"]?.stringValue == "Recreate"
+        let (surge, unavailable) = Rollout.fenceposts(strategy: strategy, replicas: desired)
+        func state(_ rs: JSONValue) -> Rollout.ReplicaSetState {
+            Rollout.ReplicaSetState(name: rs.name, replicas: rs["spec"]?["replicas"]?.intValue ?? 0,
+                                    available: rs["status"]?["availableReplicas"]?.intValue ?? 0)
+        }
+        func revision(_ rs: JSONValue) -> Int {
+            rs["metadata"]?["annotations"]?["deployment.kubernetes.io/revision"]?.stringValue.flatMap { Int($0) } ?? 0
+        }
+        var newRS = owned.first { $0.labels["pod-template-hash"] == hash }
+        var old = owned.filter { $0.labels["pod-template-hash"] != hash }
+            .sorted { ($0["metadata"]?["creationTimestamp"]?.stringValue ?? "", revision($0)) < ($1["metadata"]?["creationTimestamp"]?.stringValue ?? "", revision($1)) }
+        var created = false
+        // Going back to an older template (a rollback) makes its ReplicaSet the newest revision.
+        if let n = newRS, !paused, let top = owned.map(revision).max(), revision(n) < top {
+            newRS = await api.modify(Self.replicaSets, n.namespace, n.name) { o in
+                o.set(["metadata", "annotations", "deployment.kubernetes.io/revision"], .string(String(top + 1))); return true
+            } ?? n
+        }
+
+        if !paused {
+            if recreate {
+                // Recreate: every old ReplicaSet to zero, and wait until none of their pods is left.
                 for o in old where (o["spec"]?["replicas"]?.intValue ?? 0) != 0 {
-                    await api.modify(Self.replicaSets, d.namespace, o.name) { r in r.set(["spec", "replicas"], 0); return true }
-                    await Events.record(api: api, involved: d, type: "Normal", reason: "ScalingReplicaSet",
-                                        message: "Scaled down replica set \(o.name) to 0", component: "deployment-controller")
+                    await scale(o, to: 0, deployment: d)
                 }
-            }
-            let all = [newRS] + old
-            func sum(_ key: String) -> Int { all.reduce(0) { $0 + ($1["status"]?[key]?.intValue ?? 0) } }
-            let updated = newRS["status"]?["replicas"]?.intValue ?? 0
-            let available = sum("availableReplicas")
-            let revision = newRS["metadata"]?["annotations"]?["deployment.kubernetes.io/revision"] ?? "1"
-            let complete = newAvailable >= desired && sum("replicas") == desired
-            let status: JSONValue = [
-                "observedGeneration": d["metadata"]?["generation"] ?? 1,
-                "replicas": .number(Double(sum("replicas"))), "updatedReplicas": .number(Double(updated)),
-                "readyReplicas": .number(Double(sum("readyReplicas"))), "availableReplicas": .number(Double(available)),
-                "unavailableReplicas": .number(Double(max(0, desired - available))),
-                "conditions": [
-                    ["type": "Available", "status": available >= desired ? "True" : "False",
-                     "reason": available >= desired ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable",
-                     "message": available >= desired ? "Deployment has minimum availability." : "Deployment does not have minimum availability."],
-                    ["type": "Progressing", "status": "True", "reason": complete ? "NewReplicaSetAvailable" : "ReplicaSetUpdated",
-                     "message": .string(complete ? "ReplicaSet \"\(newRS.name)\" has successfully progressed." : "ReplicaSet \"\(newRS.name)\" is progressing.")],
-                ],
-            ]
-            await api.modify(Self.deployments, d.namespace, d.name, status: true) { o in
-                if Self.sameIgnoringTimes(o["status"], status) { return false }
-                o["status"] = Self.withTimes(status, old: o["status"])
-                return true
-            }
-            if d["metadata"]?["annotations"]?["deployment.kubernetes.io/revision"] != revision {
-                await api.modify(Self.deployments, d.namespace, d.name) { o in
-                    o.set(["metadata", "annotations", "deployment.kubernetes.io/revision"], revision); return true
+                var oldPodsLeft = false
+                for o in old where !(await ownedPods(o)).filter({ p in
+                    let phase = p["status"]?["phase"]?.stringValue
+                    return phase != "Succeeded" && phase != "Failed"
+                }).isEmpty { oldPodsLeft = true }
+                if !oldPodsLeft {
+                    if newRS == nil {
+                        newRS = await createReplicaSet(for: d, hash: hash, replicas: desired, revision: (owned.map(revision).max() ?? 0) + 1)
+                        created = newRS != nil
+                    } else if let n = newRS, (n["spec"]?["replicas"]?.intValue ?? 0) != desired {
+                        await scale(n, to: desired, deployment: d)
+                    }
+                }
+            } else {
+                // RollingUpdate: grow the new set within the surge, then shrink old sets within availability.
+                let oldSizes = old.map { $0["spec"]?["replicas"]?.intValue ?? 0 }
+                if let n = newRS {
+                    let current = n["spec"]?["replicas"]?.intValue ?? 0
+                    let size = Rollout.newReplicaSetSize(desired: desired, surge: surge, newReplicas: current, oldReplicas: oldSizes)
+                    if size != current { await scale(n, to: size, deployment: d) }
+                } else {
+                    let size = Rollout.newReplicaSetSize(desired: desired, surge: surge, newReplicas: 0, oldReplicas: oldSizes)
+                    newRS = await createReplicaSet(for: d, hash: hash, replicas: size, revision: (owned.map(revision).max() ?? 0) + 1)
+                    created = newRS != nil
+                }
+                if let n = newRS {
+                    let changes = Rollout.scaleDownOld(desired: desired, unavailable: unavailable, new: state(n), old: old.map(state))
+                    for o in old { if let size = changes[o.name] { await scale(o, to: size, deployment: d) } }
                 }
             }
         }
-    }
-
-    static func sameIgnoringTimes(_ a: JSONValue?, _ b: JSONValue) -> Bool {
-        func strip(_ v: JSONValue?) -> JSONValue? {
-            guard case .object(var o)? = v else { return v }
-            if case .array(let cs)? = o["conditions"] {
-                o["conditions"] = .array(cs.map { c in var c = c; c["lastTransitionTime"] = nil; c["lastUpdateTime"] = nil; return c })
-            }
-            return .object(o)
+        // Re-read what this pass changed, then trim history beyond revisionHistoryLimit.
+        let (fresh, _) = await api.list(Self.replicaSets, namespace: d.namespace)
+        owned = fresh.filter { Self.isOwned($0, by: d) && $0["metadata"]?["deletionTimestamp"] == nil }
+        let current = newRS.map { n in owned.first { $0.uid == n.uid } ?? n }
+        old = owned.filter { $0.uid != current?.uid }
+        let limit = d["spec"]?["revisionHistoryLimit"]?.intValue ?? 10
+        let idle = old.filter { ($0["spec"]?["replicas"]?.intValue ?? 0) == 0 && ($0["status"]?["replicas"]?.intValue ?? 0) == 0 }
+            .sorted { revision($0) < revision($1) }
+        for o in idle.prefix(max(0, idle.count - limit)) {
+            _ = try? await api.delete(Self.replicaSets, namespace: o.namespace, name: o.name)
+            old.removeAll { $0.uid == o.uid }
         }
-        return strip(a) == strip(b)
+        await writeStatus(d, newRS: current, old: old, desired: desired, unavailable: unavailable, created: created, paused: paused)
     }
 
-    static func withTimes(_ status: JSONValue, old: JSONValue?) -> JSONValue {
-        var s = status
-        guard case .array(let cs)? = status["conditions"] else { return s }
-        let now = JSONValue.string(Defaults.timestamp())
-        s["conditions"] = .array(cs.map { c in
-            var c = c
-            let previous = (old?["conditions"]?.arrayValue ?? []).first { $0["type"] == c["type"] }
-            c["lastTransitionTime"] = previous?["status"] == c["status"] ? (previous?["lastTransitionTime"] ?? now) : now
-            c["lastUpdateTime"] = now
-            return c
-        })
-        return s
+    private func createReplicaSet(for d: JSONValue, hash: String, replicas: Int, revision: Int) async -> JSONValue? {
+        var template = d["spec"]?["template"] ?? [:]
+        template.set(["metadata", "labels", "pod-template-hash"], .string(hash))
+        var selector = d["spec"]?["selector"] ?? [:]
+        selector.set(["matchLabels", "pod-template-hash"], .string(hash))
+        var labels = d["spec"]?["template"]?["metadata"]?["labels"] ?? [:]
+        labels["pod-template-hash"] = .string(hash)
+        let desired = d["spec"]?["replicas"]?.intValue ?? 1
+        let rs: JSONValue = [
+            "metadata": ["name": .string("\(d.name)-\(hash)"), "labels": labels,
+                         "annotations": ["deployment.kubernetes.io/revision": .string(String(revision)),
+                                         "deployment.kubernetes.io/desired-replicas": .string(String(desired))],
+                         "ownerReferences": Self.ownerReference(d)],
+            "spec": ["replicas": .number(Double(replicas)), "selector": selector, "template": template,
+                     "minReadySeconds": d["spec"]?["minReadySeconds"] ?? 0],
+        ]
+        guard let created = try? await api.create(Self.replicaSets, namespace: d.namespace, rs) else { return nil }
+        await Events.record(api: api, involved: d, type: "Normal", reason: "ScalingReplicaSet",
+                            message: "Scaled up replica set \(created.name) from 0 to \(replicas)", component: "deployment-controller")
+        return created
+    }
+
+    private func scale(_ rs: JSONValue, to replicas: Int, deployment d: JSONValue) async {
+        let from = rs["spec"]?["replicas"]?.intValue ?? 0
+        guard from != replicas else { return }
+        let desired = d["spec"]?["replicas"]?.intValue ?? 1
+        await api.modify(Self.replicaSets, rs.namespace, rs.name) { o in
+            o.set(["spec", "replicas"], .number(Double(replicas)))
+            o.set(["metadata", "annotations", "deployment.kubernetes.io/desired-replicas"], .string(String(desired)))
+            return true
+        }
+        await Events.record(api: api, involved: d, type: "Normal", reason: "ScalingReplicaSet",
+                            message: "Scaled \(replicas > from ? "up" : "down") replica set \(rs.name) from \(from) to \(replicas)",
+                            component: "deployment-controller")
+    }
+
+    /// Deployment status as Kubernetes computes it; `kubectl rollout status` waits for
+    /// observedGeneration, updatedReplicas, replicas and availableReplicas to reach the spec.
+    private func writeStatus(_ d: JSONValue, newRS: JSONValue?, old: [JSONValue], desired: Int, unavailable: Int,
+                             created: Bool, paused: Bool) async {
+        let all = (newRS.map { [$0] } ?? []) + old
+        func sum(_ key: String) -> Int { all.reduce(0) { $0 + ($1["status"]?[key]?.intValue ?? 0) } }
+        let specTotal = all.reduce(0) { $0 + ($1["spec"]?["replicas"]?.intValue ?? 0) }
+        let updated = newRS?["status"]?["replicas"]?.intValue ?? 0
+        let replicas = sum("replicas"), ready = sum("readyReplicas"), available = sum("availableReplicas")
+        let previous = d["status"] ?? [:]
+        let complete = updated == desired && replicas == desired && available == desired
+            && (newRS?["status"]?["availableReplicas"]?.intValue ?? 0) == desired
+        let progressed = updated > (previous["updatedReplicas"]?.intValue ?? 0)
+            || ready > (previous["readyReplicas"]?.intValue ?? 0)
+            || available > (previous["availableReplicas"]?.intValue ?? 0)
+            || replicas - updated < (previous["replicas"]?.intValue ?? 0) - (previous["updatedReplicas"]?.intValue ?? 0)
+            || (previous["observedGeneration"]?.intValue ?? 0) < (d["metadata"]?["generation"]?.intValue ?? 1)
+        let conditions = previous["conditions"]?.arrayValue ?? []
+        let now = Date()
+        let progressing = Rollout.progressing(previous: conditions.first { $0["type"] == "Progressing" }, newRS: newRS?.name ?? d.name,
+                                              complete: complete, progressed: progressed, created: created,
+                                              deadline: d["spec"]?["progressDeadlineSeconds"]?.intValue, paused: paused, now: now)
+        let availableCondition = Rollout.available(previous: conditions.first { $0["type"] == "Available" }, available: available,
+                                                   minimum: desired - min(unavailable, desired), now: now)
+        var status: JSONValue = [
+            "observedGeneration": d["metadata"]?["generation"] ?? 1,
+            "replicas": .number(Double(replicas)), "updatedReplicas": .number(Double(updated)),
+            "readyReplicas": .number(Double(ready)), "availableReplicas": .number(Double(available)),
+            "unavailableReplicas": .number(Double(max(0, specTotal - available))),
+            "conditions": [availableCondition, progressing],
+        ]
+        if let c = previous["collisionCount"] { status["collisionCount"] = c }
+        let final = status
+        await api.modify(Self.deployments, d.namespace, d.name, status: true) { o in
+            if o["status"] == final { return false }
+            o["status"] = final
+            return true
+        }
+        guard let revision = newRS?["metadata"]?["annotations"]?["deployment.kubernetes.io/revision"] else { return }
+        if d["metadata"]?["annotations"]?["deployment.kubernetes.io/revision"] != revision {
+            await api.modify(Self.deployments, d.namespace, d.name) { o in
+                o.set(["metadata", "annotations", "deployment.kubernetes.io/revision"], revision); return true
+            }
+        }
     }
 
     func replicaSetsPass() async {
         let (sets, _) = await api.list(Self.replicaSets, namespace: nil)
         for rs in sets where rs["metadata"]?["deletionTimestamp"] == nil {
             let desired = rs["spec"]?["replicas"]?.intValue ?? 1
-            let pods = await ownedPods(rs).filter(Self.isActive)
+            var pods = await ownedPods(rs).filter(Self.isActive)
+            var created = 0
             if pods.count < desired {
                 for _ in pods.count..<desired {
                     await createPod(from: rs["spec"]?["template"], owner: rs, namePrefix: rs.name + "-")
+                    created += 1
                 }
             } else if pods.count > desired {
                 // Not-ready pods go first, then the newest.
@@ -124,10 +194,18 @@ extension Controllers {
                     return (a["metadata"]?["creationTimestamp"]?.stringValue ?? "") > (b["metadata"]?["creationTimestamp"]?.stringValue ?? "")
                 }.prefix(pods.count - desired)
                 for v in victims { _ = try? await api.delete(Self.pods, namespace: v.namespace, name: v.name) }
+                let gone = Set(victims.map(\.uid))
+                pods.removeAll { gone.contains($0.uid) }
             }
-            let ready = pods.filter(Self.isReady).count
-            let status: JSONValue = ["replicas": .number(Double(min(pods.count, max(desired, pods.count)))), "fullyLabeledReplicas": .number(Double(pods.count)),
-                                     "readyReplicas": .number(Double(ready)), "availableReplicas": .number(Double(ready)),
+            let ready = pods.filter(Self.isReady)
+            let minReady = Double(rs["spec"]?["minReadySeconds"]?.intValue ?? 0)
+            let available = ready.filter { p in
+                guard minReady > 0 else { return true }
+                let since = (p["status"]?["conditions"]?.arrayValue ?? []).first { $0["type"] == "Ready" }?["lastTransitionTime"]?.stringValue
+                return since.flatMap(Rollout.date).map { Date().timeIntervalSince($0) >= minReady } ?? false
+            }
+            let status: JSONValue = ["replicas": .number(Double(pods.count + created)), "fullyLabeledReplicas": .number(Double(pods.count + created)),
+                                     "readyReplicas": .number(Double(ready.count)), "availableReplicas": .number(Double(available.count)),
                                      "observedGeneration": rs["metadata"]?["generation"] ?? 1]
             await api.modify(Self.replicaSets, rs.namespace, rs.name, status: true) { o in
                 if o["status"] == status { return false }
@@ -227,13 +305,5 @@ struct JobController {
                 o["status"] = final; return true
             }
         }
-    }
-}
-
-extension JSONValue {
-    /// A number as a string value (for annotations).
-    var stringified: JSONValue {
-        if let i = intValue { return .string(String(i)) }
-        return self
     }
 }

@@ -20,7 +20,8 @@ struct OutpostSim: AsyncParsableCommand {
         discussion: """
         `up` starts an API server over HTTPS and simulated nodes that run pods as real podman containers,
         and writes a kubeconfig for kubectl and other clients. `down` stops it and removes every container,
-        image store and file it created.
+        image store, file and address it created. Service cluster IPs are put on the loopback interface
+        (labelled lo:osim…), so the simulator runs as root with iproute2, as podman's bridge network needs.
         """,
         subcommands: [Up.self, Down.self, Status.self, LoadImage.self, Serve.self])
 }

@@ -30,6 +30,9 @@ import TestSupport
             data: {other: value}
             """)
             #expect(try sim.kubectl(["get", "cm", "cm1", "-n", "demo", "-o", "jsonpath={.data.greeting}"], check: true).out == "hello")
+            try await sim.waitUntil("the default service account of the new namespace") {
+                try sim.kubectl(["get", "serviceaccount", "default", "-n", "demo"]).status == 0
+            }
             // Client-side apply of a change sends a strategic merge patch.
             try sim.apply("""
             apiVersion: v1
@@ -64,6 +67,20 @@ import TestSupport
             #expect(status["kind"] == "Status")
             #expect(status["reason"] == "Invalid")
             #expect(status["message"]?.stringValue?.contains("must have at most 1048576 bytes") == true)
+            #expect(status["status"] == "Failure")
+            #expect(status["code"] == 422)
+            #expect(status["details"]?["kind"] == "ConfigMap")
+            #expect(status["details"]?["name"] == "big")
+            #expect(status["details"]?["causes"]?[0]?["reason"] == "FieldValueTooLong")
+            let bigSecret = Data(repeating: 0x61, count: 1_100_000).base64EncodedString()
+            let secretTooBig = try sim.request("POST", "/api/v1/namespaces/demo/secrets",
+                                               body: Data(#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"big"},"data":{"blob":"\#(bigSecret)"}}"#.utf8))
+            #expect(secretTooBig.code == 422)
+            let secretStatus = try JSONValue.parse(Data(secretTooBig.body.utf8))
+            #expect(secretStatus["reason"] == "Invalid")
+            #expect(secretStatus["details"]?["causes"]?[0]?["field"] == "data")
+            #expect(secretStatus["details"]?["causes"]?[0]?["reason"] == "FieldValueTooLong")
+            #expect(try sim.kubectl(["get", "secret", "big", "-n", "demo"]).status != 0)
             let viaKubectl = try sim.kubectl(["create", "-f", "-"], stdin: Data("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big, namespace: demo}\ndata: {blob: \(big)}\n".utf8))
             #expect(viaKubectl.status != 0)
             #expect(viaKubectl.err.contains("Too long"))
@@ -74,6 +91,10 @@ import TestSupport
             let conflict = try sim.request("PUT", "/api/v1/namespaces/demo/configmaps/cm1", body: try stale.encoded())
             #expect(conflict.code == 409)
             #expect(conflict.body.contains("Conflict"))
+
+            // Update (PUT) through kubectl replace.
+            try sim.kubectl(["replace", "-f", "-"], stdin: Data("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm1, namespace: demo}\ndata: {greeting: replaced}\n".utf8), check: true)
+            #expect(try sim.kubectl(["get", "cm", "cm1", "-n", "demo", "-o", "jsonpath={.data.greeting}"], check: true).out == "replaced")
 
             // Merge and JSON patches.
             try sim.kubectl(["patch", "cm", "cm1", "-n", "demo", "--type", "merge", "-p", #"{"data":{"merged":"yes"}}"#], check: true)
@@ -105,6 +126,26 @@ import TestSupport
             #expect(watch.code == 200)
             #expect(watch.body.contains(#""type":"MODIFIED""#))
             #expect(watch.body.contains("watched"))
+            // A watch without a resourceVersion starts with the current objects, filtered by the label selector.
+            let fresh = try sim.request("GET", "/api/v1/namespaces/demo/configmaps?watch=true&timeoutSeconds=1&labelSelector=app%3Dx")
+            #expect(fresh.body.contains(#""type":"ADDED""#))
+            #expect(fresh.body.contains("cm2"))
+            #expect(!fresh.body.contains("cm1"))
+
+            // An object entering and leaving a watch's label selector shows up as ADDED, then DELETED.
+            let labelWatch = try BackgroundService(
+                name: "label watch", program: "curl",
+                arguments: ["-sN", "--cacert", sim.caCertificate, "-H", "Authorization: Bearer \(sim.token)",
+                            sim.apiURL + "/api/v1/namespaces/demo/configmaps?watch=true&timeoutSeconds=4&labelSelector=stage%3Dlive"],
+                logPath: sim.stateDirectory + "/label-watch.log")
+            defer { labelWatch.stop() }
+            try await Task.sleep(nanoseconds: 1_000_000_000)
+            try sim.kubectl(["label", "cm", "cm1", "-n", "demo", "stage=live"], check: true)
+            try sim.kubectl(["label", "cm", "cm1", "-n", "demo", "stage=retired", "--overwrite"], check: true)
+            try await sim.waitUntil("the label watch to end", timeout: 20) { !labelWatch.process.isRunning }
+            let transitions = labelWatch.log.split(separator: "\n").compactMap { try? JSONValue.parse(Data($0.utf8)) }
+            #expect(transitions.map { $0["type"]?.stringValue ?? "" } == ["ADDED", "DELETED"], "\(labelWatch.log)")
+            #expect(transitions.allSatisfy { $0["object"]?["metadata"]?["name"] == "cm1" })
 
             // A CustomResourceDefinition serves its kind.
             try sim.apply("""
@@ -129,6 +170,32 @@ import TestSupport
             spec: {size: 3}
             """)
             #expect(try sim.kubectl(["get", "wd", "w1", "-n", "demo", "-o", "jsonpath={.spec.size}"], check: true).out == "3")
+
+            // Deletion propagation: Orphan keeps the ReplicaSet (without its owner), Foreground removes the pods first.
+            try sim.apply("""
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata: {name: owner, namespace: demo}
+            spec:
+              replicas: 1
+              selector: {matchLabels: {app: owner}}
+              template:
+                metadata: {labels: {app: owner}}
+                spec:
+                  containers: [{name: main, image: localhost/not/present:1, imagePullPolicy: Never}]
+            """)
+            try await sim.waitUntil("the owner's pod") {
+                !(try sim.kubectl(["get", "pods", "-n", "demo", "-l", "app=owner", "-o", "name"]).out.isEmpty)
+            }
+            try sim.kubectl(["delete", "deployment", "owner", "-n", "demo", "--cascade=orphan"], check: true)
+            let orphan = try JSONValue.parse(try sim.kubectl(["get", "rs", "-n", "demo", "-l", "app=owner", "-o", "json"], check: true).stdout)
+            #expect(orphan["items"]?.arrayValue?.count == 1)
+            #expect(orphan["items"]?[0]?["metadata"]?["ownerReferences"] == nil)
+            let rsName = orphan["items"]?[0]?["metadata"]?["name"]?.stringValue ?? ""
+            try await Task.sleep(nanoseconds: 2_000_000_000)
+            #expect(try sim.kubectl(["get", "rs", rsName, "-n", "demo"]).status == 0, "the garbage collector took the orphan")
+            try sim.kubectl(["delete", "rs", rsName, "-n", "demo", "--cascade=foreground", "--timeout=60s"], check: true)
+            #expect(try sim.kubectl(["get", "pods", "-n", "demo", "-l", "app=owner", "-o", "name"], check: true).out.isEmpty)
 
             // Delete, then a namespace with everything in it.
             try sim.kubectl(["delete", "cm", "cm2", "-n", "demo"], check: true)

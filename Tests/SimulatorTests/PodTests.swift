@@ -81,6 +81,9 @@ import TestSupport
                     #expect(try JSONValue.parse(message.stdout)["status"]?["phase"] == "Pending")
                     let events = try sim.kubectl(["get", "events", "--field-selector", "involvedObject.name=without-secret"], check: true).out
                     #expect(events.contains("Failed"))
+                    // The kubelet's wording: ErrImagePull on a failed pull, then ImagePullBackOff while backing off.
+                    #expect(events.contains("Error: ErrImagePull"), "\(events)")
+                    #expect(events.contains("Error: ImagePullBackOff"), "\(events)")
                     let described = try sim.kubectl(["describe", "pod", "with-secret"], check: true).out
                     #expect(described.contains(image))
                 }

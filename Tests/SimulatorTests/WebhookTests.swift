@@ -8,20 +8,34 @@ import TestSupport
 /// caBundle fails creation under failurePolicy Fail and is skipped under Ignore.
 @Suite(.serialized) struct WebhookTests {
     static let server = #"""
-    import base64, json, ssl, sys
-    from http.server import HTTPServer, BaseHTTPRequestHandler
+    import base64, json, ssl, sys, time
+    from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
     class Hook(BaseHTTPRequestHandler):
         def do_POST(self):
             review = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             req = review["request"]
-            labels = req["object"]["metadata"].get("labels")
-            patch = [{"op": "add", "path": "/metadata/labels/mutated", "value": "by-webhook"}] if labels else \
-                    [{"op": "add", "path": "/metadata/labels", "value": {"mutated": "by-webhook"}}]
-            image = req["object"]["spec"]["containers"][0]["image"]
-            patch.append({"op": "replace", "path": "/spec/containers/0/image", "value": "127.0.0.1:31999/mirror/" + image})
-            out = json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-                              "response": {"uid": req["uid"], "allowed": True, "patchType": "JSONPatch",
-                                           "patch": base64.b64encode(json.dumps(patch).encode()).decode()}}).encode()
+            if self.path.startswith("/slow"):
+                time.sleep(4)
+            if self.path.startswith("/deny"):
+                denied = req["object"].get("data", {}).get("mode") == "forbidden"
+                reply = {"uid": req["uid"], "allowed": not denied}
+                if denied:
+                    reply["status"] = {"code": 403, "reason": "Forbidden", "message": "mode forbidden is not allowed"}
+                self.reply({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": reply})
+                return
+            if req["kind"]["kind"] == "ConfigMap":
+                patch = [{"op": "add", "path": "/data/operation", "value": req["operation"]}]
+            else:
+                labels = req["object"]["metadata"].get("labels")
+                patch = [{"op": "add", "path": "/metadata/labels/mutated", "value": "by-webhook"}] if labels else \
+                        [{"op": "add", "path": "/metadata/labels", "value": {"mutated": "by-webhook"}}]
+                image = req["object"]["spec"]["containers"][0]["image"]
+                patch.append({"op": "replace", "path": "/spec/containers/0/image", "value": "127.0.0.1:31999/mirror/" + image})
+            self.reply({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                        "response": {"uid": req["uid"], "allowed": True, "patchType": "JSONPatch",
+                                     "patch": base64.b64encode(json.dumps(patch).encode()).decode()}})
+        def reply(self, review):
+            out = json.dumps(review).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(out)))
@@ -29,7 +43,7 @@ import TestSupport
             self.wfile.write(out)
         def log_message(self, *args):
             pass
-    server = HTTPServer(("127.0.0.1", int(sys.argv[1])), Hook)
+    server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Hook)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(sys.argv[2], sys.argv[3])
     server.socket = context.wrap_socket(server.socket, server_side=True)
@@ -145,6 +159,63 @@ import TestSupport
                 try sim.apply(strict.replacingOccurrences(of: "POLICY", with: "Ignore"))
                 try sim.apply(pod("allowed", "plain", "check: strict"))
                 #expect(try sim.kubectl(["get", "pod", "allowed", "-n", "plain"]).status == 0)
+
+                // Rules select operations: a hook for UPDATE of ConfigMaps leaves their creation alone.
+                // A hook slower than its timeoutSeconds fails the request under Fail, is skipped under Ignore.
+                let configMapHooks = """
+                apiVersion: admissionregistration.k8s.io/v1
+                kind: MutatingWebhookConfiguration
+                metadata: {name: configmaps}
+                webhooks:
+                - name: update.outpost.test
+                  admissionReviewVersions: [v1]
+                  sideEffects: None
+                  objectSelector: {matchLabels: {watched: "yes"}}
+                  rules:
+                  - {apiGroups: [""], apiVersions: [v1], operations: [UPDATE], resources: [configmaps]}
+                  clientConfig: {caBundle: \(caBundle), url: "https://127.0.0.1:\(port)/mutate"}
+                - name: slow.outpost.test
+                  admissionReviewVersions: [v1]
+                  sideEffects: None
+                  timeoutSeconds: 1
+                  failurePolicy: POLICY
+                  objectSelector: {matchLabels: {slow: "yes"}}
+                  rules:
+                  - {apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [configmaps]}
+                  clientConfig: {caBundle: \(caBundle), url: "https://127.0.0.1:\(port)/slow"}
+                """
+                try sim.apply(configMapHooks.replacingOccurrences(of: "POLICY", with: "Fail"))
+                try sim.apply("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: watched, labels: {watched: \"yes\"}}\ndata: {a: \"1\"}\n")
+                #expect(try sim.kubectl(["get", "cm", "watched", "-o", "jsonpath={.data.operation}"], check: true).out.isEmpty)
+                try sim.kubectl(["patch", "cm", "watched", "--type", "merge", "-p", #"{"data":{"a":"2"}}"#], check: true)
+                #expect(try sim.kubectl(["get", "cm", "watched", "-o", "jsonpath={.data.operation}"], check: true).out == "UPDATE")
+                let slowCM = Data("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: slow, labels: {slow: \"yes\"}}\n".utf8)
+                let timedOut = try sim.kubectl(["apply", "-f", "-"], stdin: slowCM)
+                #expect(timedOut.status != 0)
+                #expect(timedOut.err.contains("failed calling webhook \"slow.outpost.test\""), "\(timedOut.err)")
+                #expect(timedOut.err.contains("context deadline exceeded"), "\(timedOut.err)")
+                #expect(try sim.kubectl(["get", "cm", "slow"]).status != 0)
+                try sim.apply(configMapHooks.replacingOccurrences(of: "POLICY", with: "Ignore"))
+                try sim.kubectl(["apply", "-f", "-"], stdin: slowCM, check: true)
+                #expect(try sim.kubectl(["get", "cm", "slow"]).status == 0)
+
+                // A ValidatingWebhookConfiguration's denial is the request's error.
+                try sim.apply("""
+                apiVersion: admissionregistration.k8s.io/v1
+                kind: ValidatingWebhookConfiguration
+                metadata: {name: policy}
+                webhooks:
+                - name: deny.outpost.test
+                  admissionReviewVersions: [v1]
+                  sideEffects: None
+                  rules:
+                  - {apiGroups: [""], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [configmaps]}
+                  clientConfig: {caBundle: \(caBundle), url: "https://127.0.0.1:\(port)/deny"}
+                """)
+                let denied = try sim.kubectl(["apply", "-f", "-"], stdin: Data("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: denied}\ndata: {mode: forbidden}\n".utf8))
+                #expect(denied.status != 0)
+                #expect(denied.err.contains("admission webhook \"deny.outpost.test\" denied the request: mode forbidden is not allowed"), "\(denied.err)")
+                try sim.apply("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: permitted}\ndata: {mode: fine}\n")
             }
         }
     }
