@@ -135,5 +135,5 @@ public enum TestInitramfs {
 
 public struct TestInitramfsError: Error, CustomStringConvertible {
     public let description: String
-    init(_ d: String) { description = d }
+    public init(_ d: String) { description = d }
 }
