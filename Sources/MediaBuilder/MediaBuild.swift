@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Media
 import OutpostCore
+import Registry
 import Talos
 #if canImport(Glibc)
 import Glibc
@@ -24,8 +25,12 @@ public struct MediaBuildOptions: Sendable {
     /// The secrets bundle; default `secrets.yaml` beside the site file.
     public var secrets: String?
     public var force = false
-    /// OCI image layouts holding images the packages do not (Talos's own images, the installer).
+    /// Image sources for what the packages do not hold (Talos's own images, the installer): OCI layout
+    /// directories, or `registry://HOST[:PORT]` for a registry mirroring the images' repositories (only
+    /// images no other source holds are pulled from it).
     public var imageLayouts: [String] = []
+    /// Credentials and insecure hosts for `registry://` sources.
+    public var registry = RegistryConfiguration()
     /// Build even when some needed image is in no source (listed in the result and manifest).
     public var allowMissingImages = false
     /// ECDSA P-256 private key (PEM) that signs the media manifest; unsigned without it.
@@ -70,7 +75,7 @@ public struct MediaBuildResult: Sendable, Codable {
 /// `ImageCache`, `MediaManifest` and the writers of the `Media` module. The image appears at the output
 /// path only when complete (temporary name + rename).
 public enum MediaBuilder {
-    public static func build(_ o: MediaBuildOptions, progress: ProgressReporter = SilentProgress()) throws -> MediaBuildResult {
+    public static func build(_ o: MediaBuildOptions, progress: ProgressReporter = SilentProgress()) async throws -> MediaBuildResult {
         let fm = FileManager.default
         if fm.fileExists(atPath: o.output) && !o.force { throw MediaBuilderError.exists(path: o.output) }
         let outDir = URL(fileURLWithPath: o.output).deletingLastPathComponent().path
@@ -86,7 +91,17 @@ public enum MediaBuilder {
         let assets = try BootAssets.resolve(assetSpec, base: inputs.siteDirectory, work: work + "/assets")
 
         var catalogs = inputs.packages
-        for l in o.imageLayouts { catalogs.append(try SourceCatalog.open(.ociLayout(l))) }
+        var mirrors: [String] = []
+        for l in o.imageLayouts {
+            if l.hasPrefix("registry://") { mirrors.append(String(l.dropFirst("registry://".count))) } else {
+                catalogs.append(try SourceCatalog.open(.ociLayout(l)))
+            }
+        }
+        if !mirrors.isEmpty, let pulled = try await RegistryImages.pullMissing(
+            inputs.wantedImages, have: catalogs, mirrors: mirrors, configuration: o.registry,
+            into: work + "/pulled", progress: progress) {
+            catalogs.append(pulled)
+        }
         let cache = try ImageCache.plan(wanted: inputs.wantedImages, catalogs: catalogs, extractDirectory: work + "/blobs",
                                         allowMissing: o.allowMissingImages, progress: progress)
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MediaBuilder
 import OutpostCore
+import Registry
 import Talos
 #if canImport(Glibc)
 import Glibc
@@ -34,8 +35,12 @@ struct MediaBuild: AsyncParsableCommand {
     @Option(help: "usb (GPT disk image) or iso.") var format: MediaFormatArgument = .usb
     @Option(help: "The secrets bundle (default: secrets.yaml beside the site file).") var secrets: String?
     @Option(name: .shortAndLong, help: "The image file to write.") var output: String
-    @Option(name: .customLong("images-from"), help: "An OCI image layout holding images the packages do not (Talos's images, the installer) (repeatable).")
+    @Option(name: .customLong("images-from"), help: "Where images the packages do not hold come from (Talos's images, the installer): an OCI image layout directory, or registry://HOST[:PORT] for a registry mirroring their repositories (repeatable).")
     var imagesFrom: [String] = []
+    @Option(name: .customLong("insecure-registry"), help: "Allow plain HTTP to this registry host (loopback hosts always are) (repeatable).")
+    var insecureRegistries: [String] = []
+    @Option(name: .customLong("registry-config"), help: "Docker config.json with registry credentials (default: $DOCKER_CONFIG or ~/.docker/config.json).")
+    var registryConfig: String?
     @Flag(name: .customLong("allow-missing-images"), help: "Build even when some needed image is in no source (they are listed).")
     var allowMissingImages = false
     @Option(name: .customLong("signing-key"), help: "ECDSA P-256 private key (PEM, as for packages) that signs the media manifest.")
@@ -67,6 +72,8 @@ struct MediaBuild: AsyncParsableCommand {
             o.secrets = secrets
             o.force = force
             o.imageLayouts = imagesFrom
+            o.registry.insecureHosts = Set(insecureRegistries)
+            o.registry.dockerConfigPath = registryConfig
             o.allowMissingImages = allowMissingImages
             o.signingKey = signingKey
             o.extraKernelArguments = kernelArgs
@@ -75,7 +82,7 @@ struct MediaBuild: AsyncParsableCommand {
             if let iso { o.assets = .iso(absolute(iso)) }
             if let kernel, let initramfs { o.assets = .kernel(kernel: absolute(kernel), initramfs: absolute(initramfs), bootloader: bootloader.map(absolute)) }
             let progress = TerminalProgress.forCommand(noProgress: noProgress || outputFormat == .json)
-            let r = try MediaBuilder.build(o, progress: progress)
+            let r = try await MediaBuilder.build(o, progress: progress)
             if outputFormat == .json { try printJSON(r); return }
             for m in r.missingImages { printError("warning: image not on the medium: \(m)") }
             if !r.signed { printError("note: the media manifest is unsigned (pass --signing-key to sign it)") }

@@ -151,6 +151,25 @@ import TestSupport
         }
     }
 
+    @Test func imagesNoLayoutHoldsArePulledFromARegistryMirror() async throws {
+        try await withDockerRegistry { registry in
+            try await withTemporaryDirectory("media-registry") { dir in
+                let s = try Self.setup(dir)
+                let partial = dir + "/without-installer"
+                try MediaFixtures.makeLayout(partial, images: MediaFixtures.talosImages.filter { !$0.contains("installer") })
+                let installer = try TestImages.makeImage(in: dir + "/installer-layout", tag: "v1.13.9", layerSizes: [2048])
+                try TestImages.push(installer, to: registry, repository: "siderolabs/installer")
+                let img = dir + "/node.img"
+                let r = try Outpost.run(["media", "build", s.site, "--node", "worker-1", "--images-from", partial,
+                                         "--images-from", "registry://\(registry.host)", "--output-format", "json", "-o", img])
+                #expect(r.status == 0, "\(r.err)")
+                let result = try JSONDecoder().decode(MediaBuildResult.self, from: r.stdout)
+                #expect(result.images["ghcr.io/siderolabs/installer:v1.13.9"] == installer.digest)
+                #expect(try Outpost.run(["media", "verify", img]).status == 0)
+            }
+        }
+    }
+
     @Test func imageCacheTreeFromAPackage() async throws {
         try await withTemporaryDirectory("media-cache") { dir in
             let pkg = try MediaFixtures.makePackage(in: dir)
@@ -182,7 +201,7 @@ import TestSupport
             var o = MediaBuildOptions(site: s.site, node: "cp-1", output: dir + "/split.img")
             o.imageLayouts = [s.layout]
             o.maxFileSize = 128 * 1024
-            let r = try MediaBuilder.build(o)
+            let r = try await MediaBuilder.build(o)
             #expect(r.packages.count > 2)
             #expect(r.packages.first?.hasSuffix(".part000") == true)
             let report = try MediaVerifier.verify(path: r.output)
