@@ -15,8 +15,9 @@ import OutpostCore
 /// construction. libarchive remains the independent reader (`ISO9660Reader`).
 ///
 /// Layout: system area (16 sectors), primary, El Torito boot record, Joliet supplementary and terminator
-/// descriptors, the boot catalog, four path tables, Rock Ridge continuation sectors, the primary then the
-/// Joliet directories, the EFI boot image, then every file in sorted pre-order. Every time is
+/// descriptors, the boot catalog, four path tables, the primary directories (each followed by its Rock
+/// Ridge continuation sectors, where libarchive's reader expects them), the Joliet directories, the EFI
+/// boot image, then every file in sorted pre-order. Every time is
 /// `modificationTime` (Unix seconds, UTC), so the same inputs give the same bytes.
 public struct ISO9660Image: Sendable {
     public static let maxFileSize: UInt64 = 0xFFFF_FFFF
@@ -67,7 +68,7 @@ public struct ISO9660Image: Sendable {
         do {
             try AtomicFile.writeVia(path: path) { tmp in
                 let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-                guard fd >= 0 else { throw MediaError.io("creating \(tmp)", offset: 0, reason: ByteIO.errnoText()) }
+                guard fd >= 0 else { throw MediaError.io("creating a temporary file \(tmp) for \(path)", offset: 0, reason: ByteIO.errnoText()) }
                 defer { close(fd) }
                 try layout.write(to: fd, progress: progress)
                 guard fsync(fd) == 0 else { throw MediaError.io("syncing \(path)", offset: 0, reason: ByteIO.errnoText()) }

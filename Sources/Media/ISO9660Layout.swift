@@ -20,13 +20,16 @@ struct ISOLayout {
     var tree: FileTree { image.tree }
     var primaryRecords: [Int: [Record]] = [:]
     var jolietRecords: [Int: [Record]] = [:]
-    var continuationSectors = 0
+    /// Per primary directory: Rock Ridge continuation sectors, placed right after its extent (libarchive's
+    /// reader only reads a CE area when its position reaches it just after the directory it belongs to).
+    var continuationSectors: [Int: Int] = [:]
     var primaryPathTable: [(id: Int, parent: Int)] = []
     var jolietPathTable: [(id: Int, parent: Int)] = []
     // LBAs
     var hasBoot: Bool { image.efiBootImage != nil }
     var bootCatalogLBA = 0, lPrimary = 0, mPrimary = 0, lJoliet = 0, mJoliet = 0
-    var primaryPTSize = 0, jolietPTSize = 0, continuationLBA = 0
+    var primaryPTSize = 0, jolietPTSize = 0
+    var continuationLBA: [Int: Int] = [:]
     var primaryDirLBA: [Int: Int] = [:], primaryDirSize: [Int: Int] = [:]
     var jolietDirLBA: [Int: Int] = [:], jolietDirSize: [Int: Int] = [:]
     var bootImageLBA = 0
@@ -87,7 +90,7 @@ struct ISOLayout {
     // MARK: pass 1: records and continuation areas
 
     mutating func planRecords() {
-        var ceSector = 0, ceOffset = 0
+        var ceSector = 0, ceOffset = 0, ceUsed = false
         func place(_ name: [UInt8], _ target: Int, _ isDir: Bool, _ susp: [UInt8], forceContinuation: [UInt8] = []) -> Record {
             var r = Record(name: name, target: target, isDirectory: isDir, inline: susp, continuation: nil)
             let room = 255 - (33 + name.count + (name.count % 2 == 0 ? 1 : 0))
@@ -105,10 +108,12 @@ struct ISOLayout {
             r.inline = inline
             r.continuation = (ceSector, ceOffset, rest)
             ceOffset += rest.count
+            ceUsed = true
             return r
         }
         for id in tree.breadthFirst() {
             let node = tree.nodes[id]
+            ceSector = 0; ceOffset = 0; ceUsed = false
             var records: [Record] = []
             let selfSUSP = (id == 0 ? Self.entry("SP", [0xBE, 0xEF, 0]) : []) + posixEntries(id)
             records.append(place([0], id, true, selfSUSP, forceContinuation: id == 0 ? Self.extensionRecord : []))
@@ -118,6 +123,7 @@ struct ISOLayout {
                 records.append(place(image.primaryNames[child], child, c.isDirectory, posixEntries(child) + Self.nameEntries(c.name)))
             }
             primaryRecords[id] = records
+            continuationSectors[id] = ceUsed ? ceSector + 1 : 0
             var jr = [Record(name: [0], target: id, isDirectory: true, inline: [], continuation: nil),
                       Record(name: [1], target: id == 0 ? 0 : node.parent, isDirectory: true, inline: [], continuation: nil)]
             for child in image.jolietChildren[id] ?? [] {
@@ -125,7 +131,6 @@ struct ISOLayout {
             }
             jolietRecords[id] = jr
         }
-        continuationSectors = ceSector + 1
     }
 
     /// Directory byte size: records never cross a sector boundary.
@@ -161,10 +166,10 @@ struct ISOLayout {
         mPrimary = next; next += pts
         lJoliet = next; next += jts
         mJoliet = next; next += jts
-        continuationLBA = next; next += continuationSectors
         for id in tree.breadthFirst() {
             let size = Self.extentSize(primaryRecords[id]!)
             primaryDirLBA[id] = next; primaryDirSize[id] = size; next += size / Self.sector
+            continuationLBA[id] = next; next += continuationSectors[id]!
         }
         for id in tree.breadthFirst() {
             let size = Self.extentSize(jolietRecords[id]!)

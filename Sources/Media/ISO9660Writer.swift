@@ -5,7 +5,7 @@ import Glibc
 extension ISOLayout {
     // MARK: pass 3: bytes
 
-    func serialize(_ r: Record, joliet: Bool) -> [UInt8] {
+    func serialize(_ r: Record, in directory: Int, joliet: Bool) -> [UInt8] {
         let lba: Int, size: Int
         if r.isDirectory {
             lba = joliet ? jolietDirLBA[r.target]! : primaryDirLBA[r.target]!
@@ -26,7 +26,7 @@ extension ISOLayout {
         b.replaceSubrange(at..<at + r.inline.count, with: r.inline)
         at += r.inline.count
         if let ce = r.continuation {
-            let e = Self.entry("CE", Self.both32(UInt32(continuationLBA + ce.sector)) + Self.both32(UInt32(ce.offset)) + Self.both32(UInt32(ce.bytes.count)))
+            let e = Self.entry("CE", Self.both32(UInt32(continuationLBA[directory]! + ce.sector)) + Self.both32(UInt32(ce.offset)) + Self.both32(UInt32(ce.bytes.count)))
             b.replaceSubrange(at..<at + 28, with: e)
         }
         return b
@@ -38,7 +38,7 @@ extension ISOLayout {
         var pos = 0
         for r in records {
             if pos % Self.sector + r.length > Self.sector { pos = (pos / Self.sector + 1) * Self.sector }
-            out.replaceSubrange(pos..<pos + r.length, with: serialize(r, joliet: joliet))
+            out.replaceSubrange(pos..<pos + r.length, with: serialize(r, in: id, joliet: joliet))
             pos += r.length
         }
         return out
@@ -81,7 +81,7 @@ extension ISOLayout {
         ByteIO.put32(&b, 140, UInt32(joliet ? lJoliet : lPrimary))
         ByteIO.put32BE(&b, 148, UInt32(joliet ? mJoliet : mPrimary))
         let rootRecord = Record(name: [0], target: 0, isDirectory: true, inline: [], continuation: nil)
-        b.replaceSubrange(156..<190, with: serialize(rootRecord, joliet: joliet))
+        b.replaceSubrange(156..<190, with: serialize(rootRecord, in: 0, joliet: joliet))
         text(190, "", 128)
         text(318, "", 128)
         text(446, "", 128)
@@ -142,14 +142,14 @@ extension ISOLayout {
         try ByteIO.pwriteAll(fd, pathTable(joliet: false, bigEndian: true), at: UInt64(mPrimary) * s, what: "path table")
         try ByteIO.pwriteAll(fd, pathTable(joliet: true, bigEndian: false), at: UInt64(lJoliet) * s, what: "Joliet path table")
         try ByteIO.pwriteAll(fd, pathTable(joliet: true, bigEndian: true), at: UInt64(mJoliet) * s, what: "Joliet path table")
-        var continuation = [UInt8](repeating: 0, count: continuationSectors * Self.sector)
-        for records in primaryRecords.values {
-            for r in records { if let ce = r.continuation {
+        for id in tree.breadthFirst() where continuationSectors[id]! > 0 {
+            var continuation = [UInt8](repeating: 0, count: continuationSectors[id]! * Self.sector)
+            for r in primaryRecords[id]! { if let ce = r.continuation {
                 let at = ce.sector * Self.sector + ce.offset
                 continuation.replaceSubrange(at..<at + ce.bytes.count, with: ce.bytes)
             } }
+            try ByteIO.pwriteAll(fd, continuation, at: UInt64(continuationLBA[id]!) * s, what: "Rock Ridge continuation area of /\(tree.nodes[id].path)")
         }
-        try ByteIO.pwriteAll(fd, continuation, at: UInt64(continuationLBA) * s, what: "Rock Ridge continuation area")
         for id in tree.breadthFirst() {
             try ByteIO.pwriteAll(fd, directoryBytes(id, joliet: false), at: UInt64(primaryDirLBA[id]!) * s, what: "directory /\(tree.nodes[id].path)")
             try ByteIO.pwriteAll(fd, directoryBytes(id, joliet: true), at: UInt64(jolietDirLBA[id]!) * s, what: "Joliet directory /\(tree.nodes[id].path)")
