@@ -75,10 +75,7 @@ import TestSupport
                 ["--kernel", kernel.path, "--initramfs", initramfs]
             }
             let report = try MediaVerifier.verify(path: iso)
-            #expect(report.format == "iso")
-            withKnownIssue("Media's ISO9660 writer (branch iso, first cut): libarchive rejects its Rock Ridge CE continuation entries (long image-cache names)") {
-                #expect(report.ok, "\(report.problems)")
-            }
+            #expect(report.ok && report.format == "iso", "\(report.problems)")
             let info = try ProcessRunner.run("blkid", ["-p", "-o", "export", iso], check: true).out
             #expect(info.contains("LABEL=metal-iso") && info.contains("TYPE=iso9660"), "\(info)")
             let boot = try await QEMU.boot(.cdrom(iso), marker: TestInitramfs.successMarker,
