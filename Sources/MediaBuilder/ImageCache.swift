@@ -257,19 +257,26 @@ struct SourceCatalog {
     /// extracted from a package archive into `extractDirectory` (checked while extracting).
     func materialize(_ blobs: [Descriptor], extractDirectory: String, progress: ProgressReporter) throws -> [(OCI.Digest, String)] {
         if let layout {
-            var out: [(OCI.Digest, String)] = []
             let total = blobs.reduce(Int64(0)) { $0 + $1.size }
             progress.begin("checking image blobs", total: total, unit: .bytes)
             defer { progress.end("checking image blobs") }
-            for b in blobs {
-                let path = layout.blobPath(b.digest)
-                let (hex, size) = try BlobHashing.sha256(file: path, context: source.description) { progress.advance("checking image blobs", by: $0) }
-                guard hex == b.digest.hex, size == b.size else {
-                    throw MediaBuilderError.image(source: source.description, reason: "blob \(b.digest) is damaged (sha256 \(hex), \(size) bytes; expected \(b.size) bytes)")
+            // Hashing is the cost here: spread the blobs over the cores.
+            let results = ConcurrentResults<Result<Void, MediaBuilderError>>(count: blobs.count)
+            let context = source.description
+            DispatchQueue.concurrentPerform(iterations: blobs.count) { i in
+                let b = blobs[i]
+                do {
+                    let (hex, size) = try BlobHashing.sha256(file: layout.blobPath(b.digest), context: context) {
+                        progress.advance("checking image blobs", by: $0)
+                    }
+                    results.set(i, hex == b.digest.hex && size == b.size ? .success(()) : .failure(MediaBuilderError.image(
+                        source: context, reason: "blob \(b.digest) is damaged (sha256 \(hex), \(size) bytes; expected \(b.size) bytes)")))
+                } catch let e as MediaBuilderError { results.set(i, .failure(e)) } catch {
+                    results.set(i, .failure(.io(path: layout.blobPath(b.digest), reason: "\(error)")))
                 }
-                out.append((b.digest, path))
             }
-            return out
+            for r in results.values { try r?.get() }
+            return blobs.map { ($0.digest, layout.blobPath($0.digest)) }
         }
         guard let package = packageContents else { return [] }
         try FileManager.default.createDirectory(atPath: extractDirectory, withIntermediateDirectories: true)
@@ -369,4 +376,13 @@ final class BlobFileSink {
     }
 
     deinit { if fd >= 0 { Glibc.close(fd) } }
+}
+
+/// Results written by concurrent workers, one slot each.
+final class ConcurrentResults<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [T?]
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ v: T) { lock.withLock { slots[i] = v } }
+    var values: [T?] { lock.withLock { slots } }
 }

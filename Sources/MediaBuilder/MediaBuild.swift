@@ -57,7 +57,6 @@ public struct MediaBuildResult: Sendable, Codable {
     public var output: String
     public var format: MediaFormat
     public var size: UInt64
-    public var sha256: String
     public var site: String
     public var node: String
     public var configSHA256: String
@@ -143,9 +142,8 @@ public enum MediaBuilder {
                 }
             }
         }
-        let (sum, _) = try BlobHashing.sha256(file: o.output, context: o.output)
         return MediaBuildResult(
-            output: o.output, format: o.format, size: size, sha256: sum, site: inputs.site.name, node: inputs.node.name,
+            output: o.output, format: o.format, size: size, site: inputs.site.name, node: inputs.node.name,
             configSHA256: configSum, images: cache.images, missingImages: cache.missing,
             packages: packages.flatMap { $0.record.files }, files: manifest.files.count + (o.signingKey == nil ? 1 : 2),
             signed: o.signingKey != nil, kernelArguments: kernelArguments, bootLoader: assets.loaderSource)

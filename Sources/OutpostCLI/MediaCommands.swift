@@ -86,7 +86,7 @@ struct MediaBuild: AsyncParsableCommand {
             if outputFormat == .json { try printJSON(r); return }
             for m in r.missingImages { printError("warning: image not on the medium: \(m)") }
             if !r.signed { printError("note: the media manifest is unsigned (pass --signing-key to sign it)") }
-            print("wrote \(r.output) (\(r.format.rawValue), \(r.size) bytes, sha256 \(r.sha256))")
+            print("wrote \(r.output) (\(r.format.rawValue), \(r.size) bytes)")
             print("boot loader: \(r.bootLoader)")
             print("node \(r.node) of site \(r.site): config.yaml sha256 \(r.configSHA256), \(r.images.count) images, \(r.packages.count) package file(s)")
         }
