@@ -27,7 +27,7 @@ public enum QEMU {
     /// `succeeded == false` with the console so far when `failureMarker` appears, QEMU exits first, or
     /// the time runs out.
     public static func boot(_ medium: Medium, marker: String, failureMarker: String? = nil,
-                            timeout: TimeInterval = 180, workDirectory: String) async throws -> BootResult {
+                            timeout: TimeInterval = 300, workDirectory: String) async throws -> BootResult {
         guard FileManager.default.fileExists(atPath: ovmfCode) else {
             throw TestInitramfsError("OVMF not installed (\(ovmfCode)); run scripts/install-deps")
         }
