@@ -107,6 +107,13 @@ enum ByteIO {
 /// Reads a `MediaFileSource` in chunks; `.file` sources are streamed and checked against the size
 /// recorded when the volume was planned.
 enum SourceReader {
+    typealias CopyFileRange = @convention(c) (Int32, UnsafeMutablePointer<Int64>?, Int32, UnsafeMutablePointer<Int64>?, Int, UInt32) -> Int
+    /// glibc's `copy_file_range`, looked up at run time because Swift's Glibc module does not import it.
+    static let copyFileRange: CopyFileRange? = {
+        guard let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "copy_file_range") else { return nil }
+        return unsafeBitCast(sym, to: CopyFileRange.self)
+    }()
+
     static func size(of source: MediaFileSource, path: String) throws -> UInt64 {
         switch source {
         case .bytes(let b): return UInt64(b.count)
@@ -123,7 +130,8 @@ enum SourceReader {
     /// Copies `size` bytes of `source` to `fd` at `offset` through `buffer` (4 MiB sequential reads and
     /// writes). `progress` receives byte counts as they are written.
     static func copy(_ source: MediaFileSource, size: UInt64, path: String, to fd: Int32, at offset: UInt64,
-                     buffer: UnsafeMutableRawBufferPointer, progress: (UInt64) -> Void) throws {
+                     buffer: UnsafeMutableRawBufferPointer, kernelCopy allowKernelCopy: Bool = true,
+                     progress: (UInt64) -> Void) throws {
         switch source {
         case .bytes(let b):
             try ByteIO.pwriteAll(fd, b, at: offset, what: "writing \(path)")
@@ -136,6 +144,16 @@ enum SourceReader {
                 throw MediaError.sourceFile(p, reason: "its size changed since the volume was planned (expected \(size) bytes)")
             }
             var done: UInt64 = 0
+            // The kernel copies (or reflinks) when it can; any failure falls back to plain reads and writes.
+            if allowKernelCopy, let kernelCopy = Self.copyFileRange {
+                while done < size {
+                    var inOff = Int64(done), outOff = Int64(offset + done)
+                    let n = kernelCopy(src, &inOff, fd, &outOff, Int(min(UInt64(1 << 30), size - done)), 0)
+                    if n > 0 { done += UInt64(n); progress(UInt64(n)); continue }
+                    if n < 0 && errno == EINTR { continue }
+                    break
+                }
+            }
             while done < size {
                 let want = Int(min(UInt64(buffer.count), size - done))
                 let chunk = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<want])

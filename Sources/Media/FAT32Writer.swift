@@ -106,7 +106,8 @@ extension FAT32Volume {
         let allocation = allocate(clusterBytes: g.clusterBytes)
         let used = allocation.count.reduce(0, +)
         guard g.clusters >= Self.minimumClusters, used <= g.clusters, g.totalSectors <= UInt64(UInt32.max) else {
-            throw MediaError.tooSmall("FAT32 volume \(label)", needed: try minimumSize(), available: size)
+            let what = "FAT32 volume \(label) (\(g.clusters) clusters of \(g.clusterBytes) bytes; FAT32 needs ≥ 65525 and its files \(used))"
+            throw MediaError.tooSmall(what, needed: max(try minimumSize(), size + g.clusterBytes * (used > g.clusters ? used - g.clusters : 0)), available: size)
         }
         var st = stat()
         if fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, UInt64(st.st_size) < offset + size {

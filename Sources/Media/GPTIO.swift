@@ -74,6 +74,9 @@ extension GPTDisk {
     /// primary header and entries (signature, CRC-32s), and the backup header and entries, which must
     /// match the primary. Errors name the byte offset of the damaged structure.
     public static func read(fd: Int32, sizeInBytes: UInt64) throws -> GPTDisk {
+        guard sizeInBytes % 512 == 0, sizeInBytes >= 68 * 512 else {
+            throw MediaError.invalidField("disk size", value: "\(sizeInBytes)", reason: "a GPT disk is a multiple of 512 bytes and at least \(68 * 512)")
+        }
         if let actual = ByteIO.size(of: fd), actual < sizeInBytes {
             throw MediaError.corrupt("disk image", offset: actual,
                                      reason: "ends after \(actual) bytes but the disk is \(sizeInBytes) bytes (truncated); the backup GPT header at byte offset \(sizeInBytes - 512) is missing")

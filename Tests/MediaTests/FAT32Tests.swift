@@ -47,6 +47,10 @@ import Glibc
             add("grüße/ünïcødé-名前.bin", [9, 9])
             add("a.b.c.d", [4])
             add("empty", [])
+            add("thirteen-char", [13])                    // LFN entries exactly full: no terminator
+            add("twenty-six-characters-long", [26])
+            add("UPPER.TXT", [0x55])                       // a real 8.3 name: no LFN entries
+            add("upper.txt2", [0x75])
             add("sizes/exactly-one-cluster", FSTest.randomBytes(512, seed: 2))
             add("sizes/exactly-two-clusters", FSTest.randomBytes(1024, seed: 3))
             add("sizes/one-byte-over", FSTest.randomBytes(513, seed: 4))
@@ -85,6 +89,10 @@ import Glibc
                 #expect(same, "\(path)")
             }
             #expect(entries.contains { $0.path == "deep/a/b/c" && $0.isDirectory })
+            // The short-name space: every generated 8.3 name is unique (mdir prints short names first).
+            let shortList = try FSTest.run("mdir", ["-i", img, "::/imagecache/blob"], env: FSTest.mtoolsEnv)
+            let shortNames = shortList.out.split(separator: "\n").filter { $0.hasPrefix("SHA2") }.map { String($0.prefix(12)) }
+            #expect(shortNames.count == 300 && Set(shortNames).count == 300, "\(shortList.out.prefix(2000))")
         }
     }
 
