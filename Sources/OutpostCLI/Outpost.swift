@@ -18,6 +18,8 @@ struct Outpost: AsyncParsableCommand {
             InitCommand.self,
             AgentCommands.self,
             ToolsCommands.self,
+            MediaCommands.self,
+            ImageCacheCommands.self,
         ]
     )
 }
