@@ -79,11 +79,16 @@ public struct AdmissionResult: Sendable, Equatable {
     public var allowed: Bool
     public var patch: [PatchOperation]
     public var message: String?
+    /// The HTTP-style code a denial carries to the API server's client: 403 (the object is refused) or
+    /// 500 (the webhook could not decide, e.g. the Kubernetes API was unreachable).
+    public var code: Int = 403
 
     public static func allow(_ patch: [PatchOperation] = [], message: String? = nil) -> AdmissionResult {
         AdmissionResult(allowed: true, patch: patch, message: message)
     }
-    public static func deny(_ message: String) -> AdmissionResult { AdmissionResult(allowed: false, patch: [], message: message) }
+    public static func deny(_ message: String, code: Int = 403) -> AdmissionResult {
+        AdmissionResult(allowed: false, patch: [], message: message, code: code)
+    }
 }
 
 extension AdmissionResult {
@@ -96,8 +101,14 @@ extension AdmissionResult {
         }
         if let message {
             response["status"] = allowed ? ["message": .string(message)]
-                : ["code": 403, "message": .string(message), "status": "Failure", "reason": "Forbidden"]
+                : ["code": .number(Double(code)), "message": .string(message), "status": "Failure",
+                   "reason": code == 403 ? "Forbidden" : "InternalError"]
         }
         return ["apiVersion": .string(request.apiVersion), "kind": "AdmissionReview", "response": .object(response)]
+    }
+
+    /// The AdmissionReview response as compact JSON bytes (what the server sends).
+    public func responseBody(for request: AdmissionRequest) throws -> [UInt8] {
+        JSONWriter.encode(try review(for: request))
     }
 }

@@ -1,4 +1,5 @@
 import Admission
+import Cluster
 import Foundation
 import Hummingbird
 import HummingbirdCore
@@ -15,12 +16,33 @@ public struct AgentServer: Sendable {
     let material: ServerMaterial
     let metrics: AgentMetrics
     let logger: Logger
+    /// Namespace labels from the Kubernetes API; nil when no cluster is configured.
+    let namespaces: NamespaceLabelCache?
 
     public init(options: AgentServerOptions, logger: Logger = Logger(label: "outpost.agent")) throws {
         self.options = options
         self.logger = logger
         self.material = try ServerMaterial(options: options, logger: logger)
         self.metrics = AgentMetrics()
+        if let cluster = options.cluster {
+            let client: KubernetesClient
+            do { client = try KubernetesClient(configuration: cluster, timeout: options.apiTimeout) } catch {
+                throw AgentServerError.cluster("\(error)")
+            }
+            namespaces = NamespaceLabelCache(ttl: options.namespaceCacheTTL, capacity: options.namespaceCacheSize) { name in
+                try await client.namespace(name).labels
+            }
+        } else {
+            namespaces = nil
+        }
+    }
+
+    /// One line for the start-up log: where namespace labels come from, or that they are not read.
+    public var namespaceLookupSummary: String {
+        guard let cluster = options.cluster else {
+            return "namespace lookups off (no --kubeconfig and not in a pod): a namespace's zarf.dev/agent label is honoured only through the webhook's namespaceSelector"
+        }
+        return "namespace labels from \(cluster.source) at \(cluster.server), cached \(options.namespaceCacheTTL.components.seconds) s"
     }
 
     /// Serves until SIGTERM or SIGINT, then stops accepting and finishes the requests in flight.
@@ -87,7 +109,22 @@ public struct AgentServer: Sendable {
             return Self.text(.badRequest, "cannot read the request body: \(error)\n")
         }
         do {
-            let out = try material.mutator.review(hook, body: Data(buffer.readableBytesView))
+            let review = try AdmissionRequest.parse(Data(buffer.readableBytesView))
+            let result: AdmissionResult
+            if let namespaces, Mutator.needsNamespaceLabels(review) {
+                do {
+                    let (labels, outcome) = try await namespaces.labels(review.namespace)
+                    metrics.recordNamespaceLookup(outcome)
+                    result = material.mutator.mutate(hook, review, namespaceLabels: labels)
+                } catch {
+                    metrics.recordNamespaceLookup(.failure)
+                    logger.warning("namespace lookup failed; refusing", metadata: ["namespace": .string(review.namespace), "error": "\(error)"])
+                    result = Mutator.namespaceLookupFailure(namespace: review.namespace, reason: "\(error)")
+                }
+            } else {
+                result = material.mutator.mutate(hook, review)
+            }
+            let out = try result.responseBody(for: review)
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: out)))
         } catch let error as AdmissionError {
             return Self.text(.badRequest, "\(error)\n")
@@ -117,6 +154,16 @@ final class AgentMetrics: Sendable {
             .milliseconds(500), .seconds(1), .seconds(5),
         ]
         factory = f
+    }
+
+    func recordNamespaceLookup(_ outcome: NamespaceLabelCache.Outcome) {
+        let result: String
+        switch outcome {
+        case .hit: result = "hit"
+        case .miss: result = "miss"
+        case .failure: result = "error"
+        }
+        CoreMetrics.Counter(label: "outpost_agent_namespace_lookups_total", dimensions: [("result", result)], factory: factory).increment()
     }
 
     static let knownRoutes: Set<String> = Set(Hook.allCases.map(\.path) + ["/healthz", "/metrics"])
