@@ -28,7 +28,7 @@ public struct AdmissionRequest: Sendable {
 
     /// Parses an AdmissionReview body. Throws `AdmissionError` naming what is wrong (the server answers 400).
     public static func parse(_ data: Data) throws -> AdmissionRequest {
-        try checkDepth(data)
+        // FastJSON bounds the nesting itself (maximumDepth), reporting the byte offset where it is exceeded.
         let review: JSONValue
         do { review = try FastJSON.parse(data, maxDepth: maximumDepth) } catch {
             throw AdmissionError.malformedJSON(String(describing: error).prefix(300).description)
@@ -48,29 +48,6 @@ public struct AdmissionRequest: Sendable {
                                 kind: req["kind"]?["kind"]?.stringValue ?? "",
                                 subResource: req["subResource"]?.stringValue ?? "",
                                 namespace: req["namespace"]?.stringValue ?? "", object: object)
-    }
-
-    /// Rejects documents nested deeper than `maximumDepth` before any recursive parsing.
-    static func checkDepth(_ data: Data) throws {
-        var depth = 0, inString = false, escaped = false, offset = 0
-        for b in data {
-            defer { offset += 1 }
-            if inString {
-                if escaped { escaped = false } else if b == UInt8(ascii: "\\") { escaped = true }
-                else if b == UInt8(ascii: "\"") { inString = false }
-                continue
-            }
-            switch b {
-            case UInt8(ascii: "\""): inString = true
-            case UInt8(ascii: "{"), UInt8(ascii: "["):
-                depth += 1
-                if depth > maximumDepth {
-                    throw AdmissionError.malformedJSON("nested deeper than \(maximumDepth) levels at byte offset \(offset)")
-                }
-            case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
-            default: break
-            }
-        }
     }
 }
 
