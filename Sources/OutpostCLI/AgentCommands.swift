@@ -102,7 +102,7 @@ struct AgentServe: AsyncParsableCommand {
     @Option(name: .customLong("api-timeout"), help: "Seconds allowed for one Kubernetes API request.")
     var apiTimeout: Double = 3
     @Flag(name: .customLong("tasks-on-event-loops"),
-          help: "Run Swift tasks on the network event loop threads instead of a separate pool (experimental: fewer thread hops; SIGTERM may let a connection or two be accepted and dropped while stopping).")
+          help: "Run Swift tasks on the network event loop threads instead of a separate thread pool (experimental: fewer thread hops per request).")
     var tasksOnEventLoops = false
 
     func validate() throws {
