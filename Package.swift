@@ -92,6 +92,7 @@ let package = Package(
         .target(name: "AdmissionServer", dependencies: [
             "OutpostCore", "Admission", "Cluster",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),

@@ -28,7 +28,7 @@ public struct AdmissionRequest: Sendable {
 
     /// Parses an AdmissionReview body. Throws `AdmissionError` naming what is wrong (the server answers 400).
     public static func parse(_ data: Data) throws -> AdmissionRequest {
-        try checkDepth(data)
+        // FastJSON bounds the nesting itself (maximumDepth), reporting the byte offset where it is exceeded.
         let review: JSONValue
         do { review = try FastJSON.parse(data, maxDepth: maximumDepth) } catch {
             throw AdmissionError.malformedJSON(String(describing: error).prefix(300).description)
@@ -49,29 +49,6 @@ public struct AdmissionRequest: Sendable {
                                 subResource: req["subResource"]?.stringValue ?? "",
                                 namespace: req["namespace"]?.stringValue ?? "", object: object)
     }
-
-    /// Rejects documents nested deeper than `maximumDepth` before any recursive parsing.
-    static func checkDepth(_ data: Data) throws {
-        var depth = 0, inString = false, escaped = false, offset = 0
-        for b in data {
-            defer { offset += 1 }
-            if inString {
-                if escaped { escaped = false } else if b == UInt8(ascii: "\\") { escaped = true }
-                else if b == UInt8(ascii: "\"") { inString = false }
-                continue
-            }
-            switch b {
-            case UInt8(ascii: "\""): inString = true
-            case UInt8(ascii: "{"), UInt8(ascii: "["):
-                depth += 1
-                if depth > maximumDepth {
-                    throw AdmissionError.malformedJSON("nested deeper than \(maximumDepth) levels at byte offset \(offset)")
-                }
-            case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
-            default: break
-            }
-        }
-    }
 }
 
 /// The webhook's verdict on one request: allowed with a patch, allowed unchanged, or denied with a message.
@@ -79,11 +56,16 @@ public struct AdmissionResult: Sendable, Equatable {
     public var allowed: Bool
     public var patch: [PatchOperation]
     public var message: String?
+    /// The HTTP-style code a denial carries to the API server's client: 403 (the object is refused) or
+    /// 500 (the webhook could not decide, e.g. the Kubernetes API was unreachable).
+    public var code: Int = 403
 
     public static func allow(_ patch: [PatchOperation] = [], message: String? = nil) -> AdmissionResult {
         AdmissionResult(allowed: true, patch: patch, message: message)
     }
-    public static func deny(_ message: String) -> AdmissionResult { AdmissionResult(allowed: false, patch: [], message: message) }
+    public static func deny(_ message: String, code: Int = 403) -> AdmissionResult {
+        AdmissionResult(allowed: false, patch: [], message: message, code: code)
+    }
 }
 
 extension AdmissionResult {
@@ -96,8 +78,14 @@ extension AdmissionResult {
         }
         if let message {
             response["status"] = allowed ? ["message": .string(message)]
-                : ["code": 403, "message": .string(message), "status": "Failure", "reason": "Forbidden"]
+                : ["code": .number(Double(code)), "message": .string(message), "status": "Failure",
+                   "reason": code == 403 ? "Forbidden" : "InternalError"]
         }
         return ["apiVersion": .string(request.apiVersion), "kind": "AdmissionReview", "response": .object(response)]
+    }
+
+    /// The AdmissionReview response as compact JSON bytes (what the server sends).
+    public func responseBody(for request: AdmissionRequest) throws -> [UInt8] {
+        JSONWriter.encode(try review(for: request))
     }
 }

@@ -1,9 +1,10 @@
 import Foundation
 import OutpostCore
 
-/// The Kubernetes objects that run the agent: Deployment `agent-hook` (2 replicas, non-root, read-only
-/// root filesystem, resources, HTTPS probes), its Service and TLS Secret, and the
-/// MutatingWebhookConfiguration with one webhook per route (as Zarf's agent chart registers them).
+/// The Kubernetes objects that run the agent: a ServiceAccount allowed to read namespaces (for the
+/// `zarf.dev/agent` namespace labels), Deployment `agent-hook` (2 replicas, non-root, read-only root
+/// filesystem, resources, HTTPS probes), its Service and TLS Secret, and the MutatingWebhookConfiguration
+/// with one webhook per route (as Zarf's agent chart registers them).
 public struct AgentManifests: Sendable {
     public var namespace = "zarf"
     public var name = "agent-hook"
@@ -24,7 +25,31 @@ public struct AgentManifests: Sendable {
         self.keyPEM = keyPEM
     }
 
-    public func objects() -> [JSONValue] { [secret(), deployment(), service(), webhookConfiguration()] }
+    public func objects() -> [JSONValue] {
+        [serviceAccount(), clusterRole(), clusterRoleBinding(), secret(), deployment(), service(), webhookConfiguration()]
+    }
+
+    /// Cluster-wide names (ClusterRole, binding) carry the namespace so two installs do not collide.
+    private var clusterName: String { "outpost-\(namespace)-\(name)" }
+
+    func serviceAccount() -> JSONValue {
+        ["apiVersion": "v1", "kind": "ServiceAccount",
+         "metadata": ["name": .string(name), "namespace": .string(namespace), "labels": appLabels]]
+    }
+
+    /// Only `get` on namespaces: the server reads their labels, nothing else.
+    func clusterRole() -> JSONValue {
+        ["apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+         "metadata": ["name": .string(clusterName), "labels": appLabels],
+         "rules": [["apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]]]]
+    }
+
+    func clusterRoleBinding() -> JSONValue {
+        ["apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+         "metadata": ["name": .string(clusterName), "labels": appLabels],
+         "roleRef": ["apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": .string(clusterName)],
+         "subjects": [["kind": "ServiceAccount", "name": .string(name), "namespace": .string(namespace)]]]
+    }
 
     private func b64(_ s: String) -> JSONValue { .string(Data(s.utf8).base64EncodedString()) }
     private var appLabels: JSONValue { ["app": .string(name)] }
@@ -62,7 +87,8 @@ public struct AgentManifests: Sendable {
                     "metadata": ["labels": ["app": .string(name), "zarf.dev/agent": "ignore"]],
                     "spec": [
                         "imagePullSecrets": [["name": "private-registry"]],
-                        "automountServiceAccountToken": false,
+                        "serviceAccountName": .string(name),
+                        "automountServiceAccountToken": true,
                         "securityContext": ["runAsNonRoot": true, "fsGroup": 65532],
                         "containers": [container],
                         "volumes": [["name": "tls", "secret": ["secretName": .string(name + "-tls")]],

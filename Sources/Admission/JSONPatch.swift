@@ -24,5 +24,5 @@ public enum JSONPointer {
 
 extension Array where Element == PatchOperation {
     /// The patch document as JSON bytes (an array of operations, keys sorted).
-    public func encoded() throws -> Data { try JSONValue.array(map(\.json)).encoded() }
+    public func encoded() throws -> Data { Data(JSONWriter.encode(.array(map(\.json)))) }
 }

@@ -51,6 +51,25 @@ public struct Mutator: Sendable {
         return policy == .all
     }
 
+    /// Whether deciding `request` needs its namespace's labels: a CREATE or UPDATE of a namespaced object
+    /// whose own `zarf.dev/agent` label does not already decide (the object's label wins, as in Zarf).
+    public static func needsNamespaceLabels(_ request: AdmissionRequest) -> Bool {
+        guard request.operation == "CREATE" || request.operation == "UPDATE", !request.namespace.isEmpty else { return false }
+        switch request.object["metadata"]?["labels"]?[agentLabel]?.stringValue {
+        case "mutate", "skip", "ignore": return false
+        default: return true
+        }
+    }
+
+    /// The denial for a request whose namespace labels could not be read. Zarf's agent fails such a
+    /// request too (its hook errors and it answers 500, which `failurePolicy: Fail` turns into a refusal);
+    /// this says why in the AdmissionReview itself.
+    public static func namespaceLookupFailure(namespace: String, reason: String) -> AdmissionResult {
+        .deny("zarf agent: cannot read the labels of namespace \"\(namespace)\" to apply the zarf.dev/agent rules: \(reason); "
+              + "the object is refused rather than mutated without them. Retry when the Kubernetes API is reachable, "
+              + "or label the object zarf.dev/agent=skip or =mutate so its namespace need not be read.", code: 500)
+    }
+
     /// Mutates `request` with `hook`. Errors become denials carrying the reason.
     public func mutate(_ hook: Hook, _ request: AdmissionRequest, namespaceLabels: [String: String] = [:]) -> AdmissionResult {
         guard request.operation == "CREATE" || request.operation == "UPDATE" else {
@@ -82,7 +101,7 @@ public struct Mutator: Sendable {
     public func review(_ hook: Hook, body: Data, namespaceLabels: [String: String] = [:]) throws -> Data {
         let request = try AdmissionRequest.parse(body)
         let result = mutate(hook, request, namespaceLabels: namespaceLabels)
-        return try result.review(for: request).encoded()
+        return Data(try result.responseBody(for: request))
     }
 }
 

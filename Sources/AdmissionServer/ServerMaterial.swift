@@ -1,4 +1,5 @@
 import Admission
+import Cluster
 import Foundation
 import Logging
 import NIOSSL
@@ -20,11 +21,21 @@ public struct AgentServerOptions: Sendable {
     /// How often mounted files are checked for changes (Kubernetes swaps Secret volumes atomically).
     public var reloadInterval: Duration
     public var maxBodyBytes: Int
+    /// The Kubernetes API to read namespace labels from (`zarf.dev/agent` on the namespace); nil: off.
+    public var cluster: ClusterConfiguration?
+    /// How long a namespace's labels are reused before the API is asked again.
+    public var namespaceCacheTTL: Duration
+    /// At most this many namespaces are remembered.
+    public var namespaceCacheSize: Int
+    /// The budget for one namespace lookup (well under the webhook's timeoutSeconds).
+    public var apiTimeout: Duration
 
     public init(host: String = "0.0.0.0", port: Int = 8443, certificatePath: String, keyPath: String,
                 statePath: String? = nil, registryOverride: String? = nil, policyOverride: MutationPolicy? = nil,
                 gitServerOverride: String? = nil, gitUserOverride: String? = nil,
-                reloadInterval: Duration = .seconds(2), maxBodyBytes: Int = 3 * 1024 * 1024) {
+                reloadInterval: Duration = .seconds(2), maxBodyBytes: Int = 3 * 1024 * 1024,
+                cluster: ClusterConfiguration? = nil, namespaceCacheTTL: Duration = .seconds(30),
+                namespaceCacheSize: Int = 1024, apiTimeout: Duration = .seconds(3)) {
         self.host = host
         self.port = port
         self.certificatePath = certificatePath
@@ -36,6 +47,10 @@ public struct AgentServerOptions: Sendable {
         self.gitUserOverride = gitUserOverride
         self.reloadInterval = reloadInterval
         self.maxBodyBytes = maxBodyBytes
+        self.cluster = cluster
+        self.namespaceCacheTTL = namespaceCacheTTL
+        self.namespaceCacheSize = namespaceCacheSize
+        self.apiTimeout = apiTimeout
     }
 }
 

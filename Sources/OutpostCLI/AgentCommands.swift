@@ -1,6 +1,7 @@
 import Admission
 import AdmissionServer
 import ArgumentParser
+import Cluster
 import Foundation
 import OutpostCore
 
@@ -76,7 +77,14 @@ struct AgentServe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Serve the webhook over HTTPS (TLS 1.2+): the mutate routes, /healthz and /metrics.",
-        discussion: "The certificate, key and state files are re-read when they change. SIGTERM stops accepting connections and finishes requests in flight.")
+        discussion: """
+            The certificate, key and state files are re-read when they change. SIGTERM stops accepting connections and finishes requests in flight.
+
+            Namespace labels (zarf.dev/agent: skip|ignore|mutate on the namespace) are read from the Kubernetes API: with --kubeconfig, \
+            or with the pod's service account when KUBERNETES_SERVICE_HOST is set. Without either, they are not read (the webhook's \
+            namespaceSelector still exempts skip|ignore namespaces). When the API cannot be reached, requests that need a \
+            namespace's labels are refused with a message, as Zarf's agent does.
+            """)
 
     @OptionGroup var rewrite: AgentRewriteOptions
     @Option(help: "Address to listen on.") var host: String = "0.0.0.0"
@@ -84,14 +92,47 @@ struct AgentServe: AsyncParsableCommand {
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain.") var tlsCert: String
     @Option(name: .customLong("tls-key"), help: "PEM private key.") var tlsKey: String
     @Option(name: .customLong("reload-interval"), help: "Seconds between checks of the mounted files.") var reloadInterval: Double = 2
+    @Option(help: "kubeconfig for namespace label lookups (default: the pod's service account when in a cluster).")
+    var kubeconfig: String?
+    @Option(help: "kubeconfig context (default: its current-context).") var context: String?
+    @Flag(name: .customLong("no-namespace-lookups"), help: "Never read namespace labels from the Kubernetes API.")
+    var noNamespaceLookups = false
+    @Option(name: .customLong("namespace-cache-ttl"), help: "Seconds a namespace's labels are reused before the API is asked again.")
+    var namespaceCacheTTL: Double = 30
+    @Option(name: .customLong("api-timeout"), help: "Seconds allowed for one Kubernetes API request.")
+    var apiTimeout: Double = 3
+    @Flag(name: .customLong("tasks-on-event-loops"),
+          help: "Run Swift tasks on the network event loop threads instead of a separate thread pool (experimental: fewer thread hops per request).")
+    var tasksOnEventLoops = false
+
+    func validate() throws {
+        guard namespaceCacheTTL >= 0 else { throw ValidationError("--namespace-cache-ttl must be 0 or more seconds") }
+        guard apiTimeout > 0 else { throw ValidationError("--api-timeout must be more than 0 seconds") }
+        if noNamespaceLookups && kubeconfig != nil { throw ValidationError("--kubeconfig and --no-namespace-lookups contradict each other") }
+    }
+
+    func clusterConfiguration() throws -> ClusterConfiguration? {
+        if noNamespaceLookups { return nil }
+        do {
+            if let kubeconfig { return try Kubeconfig.load(path: kubeconfig, context: context) }
+            if ClusterConfiguration.inClusterAvailable() { return try ClusterConfiguration.inCluster() }
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        return nil
+    }
 
     func run() async throws {
         _ = try rewrite.agentConfig()
         let options = AgentServerOptions(
             host: host, port: port, certificatePath: tlsCert, keyPath: tlsKey, statePath: rewrite.state,
             registryOverride: rewrite.registry, policyOverride: rewrite.policy, gitServerOverride: rewrite.gitServer,
-            gitUserOverride: rewrite.gitUser, reloadInterval: .milliseconds(Int(reloadInterval * 1000)))
+            gitUserOverride: rewrite.gitUser, reloadInterval: .milliseconds(Int(reloadInterval * 1000)),
+            cluster: try clusterConfiguration(), namespaceCacheTTL: .milliseconds(Int(namespaceCacheTTL * 1000)),
+            apiTimeout: .milliseconds(Int(apiTimeout * 1000)))
         let server = try AgentServer(options: options)
+        if tasksOnEventLoops { AgentServer.runConcurrencyOnEventLoops() }
+        FileHandle.standardOutput.write(Data("outpost agent: \(server.namespaceLookupSummary)\n".utf8))
         try await server.run { port in
             FileHandle.standardOutput.write(Data("outpost agent: listening on https://\(host):\(port)\n".utf8))
         }

@@ -80,15 +80,21 @@ import TestSupport
 
             let text = try String(contentsOfFile: dir + "/agent.yaml", encoding: .utf8)
             let docs = try text.components(separatedBy: "---\n").filter { !$0.isEmpty }.map { try JSONValue.parse(Data($0.utf8)) }
-            #expect(docs.compactMap { $0["kind"]?.stringValue } == ["Secret", "Deployment", "Service", "MutatingWebhookConfiguration"])
-            let deployment = docs[1]
+            #expect(docs.compactMap { $0["kind"]?.stringValue } == ["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Secret",
+                                                                  "Deployment", "Service", "MutatingWebhookConfiguration"])
+            // the server reads namespace labels with its own service account, allowed nothing but `get namespaces`
+            #expect(docs[1]["rules"] == [["apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]]])
+            #expect(docs[2]["subjects"]?[0] == ["kind": "ServiceAccount", "name": "agent-hook", "namespace": "zarf"])
+            #expect(docs[2]["roleRef"]?["name"] == docs[1]["metadata"]?["name"])
+            let deployment = docs[4]
+            #expect(deployment["spec"]?["template"]?["spec"]?["serviceAccountName"] == "agent-hook")
             #expect(deployment["spec"]?["replicas"]?.intValue == 2)
             let container = deployment["spec"]?["template"]?["spec"]?["containers"]?[0]
             #expect(container?["securityContext"]?["readOnlyRootFilesystem"] == true)
             #expect(container?["securityContext"]?["runAsNonRoot"] == true)
             #expect(container?["resources"]?["limits"]?["memory"] != nil)
             #expect(container?["readinessProbe"]?["httpGet"]?["scheme"] == "HTTPS")
-            let webhooks = try #require(docs[3]["webhooks"]?.arrayValue)
+            let webhooks = try #require(docs[6]["webhooks"]?.arrayValue)
             let ca = try String(contentsOfFile: dir + "/ca.crt", encoding: .utf8)
             #expect(webhooks.count == 8)
             #expect(Set(webhooks.compactMap { $0["clientConfig"]?["service"]?["path"]?.stringValue }).count == 8)

@@ -1,3 +1,0 @@
-import Testing
-@testable import Cluster
-// Tests of the Kubernetes API client against the in-repo simulator live here (issue 4).
