@@ -206,10 +206,27 @@ public enum MediaVerifier {
 protocol VerifiableVolume {
     var name: String { get }
     func files() -> [String]
-    func read(_ path: String) -> Result<Data, VerifyFailure>
-    func hash(_ path: String) -> Result<(String, UInt64), VerifyFailure>
+    /// Streams a file's bytes (the filesystem reader's own call).
+    func readFile(_ path: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws
     /// Where a file's data lies in the image, for messages (empty when unknown).
     func location(_ path: String) -> String
+}
+
+extension VerifiableVolume {
+    func read(_ path: String) -> Result<Data, VerifyFailure> {
+        var d = Data()
+        do { try readFile(path) { d.append(contentsOf: $0) } } catch { return .failure(VerifyFailure(description: "\(error)")) }
+        return .success(d)
+    }
+
+    func hash(_ path: String) -> Result<(String, UInt64), VerifyFailure> {
+        var h = SHA256()
+        var n: UInt64 = 0
+        do { try readFile(path) { h.update(bufferPointer: $0); n += UInt64($0.count) } } catch {
+            return .failure(VerifyFailure(description: "\(error)"))
+        }
+        return .success((MediaBuilder.hex(h.finalize()), n))
+    }
 }
 
 struct VerifyFailure: Error, CustomStringConvertible { let description: String }
@@ -221,20 +238,7 @@ struct FATVolume: VerifiableVolume {
 
     func files() -> [String] { ((try? reader.entries()) ?? []).filter { !$0.isDirectory }.map(\.path) }
 
-    func read(_ path: String) -> Result<Data, VerifyFailure> {
-        var d = Data()
-        do { try reader.readFile(path) { d.append(contentsOf: $0) } } catch { return .failure(VerifyFailure(description: "\(error)")) }
-        return .success(d)
-    }
-
-    func hash(_ path: String) -> Result<(String, UInt64), VerifyFailure> {
-        var h = SHA256()
-        var n: UInt64 = 0
-        do { try reader.readFile(path) { h.update(bufferPointer: $0); n += UInt64($0.count) } } catch {
-            return .failure(VerifyFailure(description: "\(error)"))
-        }
-        return .success((MediaBuilder.hex(h.finalize()), n))
-    }
+    func readFile(_ path: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws { try reader.readFile(path, body) }
 
     func location(_ path: String) -> String {
         guard let e = try? reader.entry(path), e.firstCluster >= 2 else { return "" }
@@ -251,20 +255,7 @@ struct ISOVolume: VerifiableVolume {
 
     func files() -> [String] { ((try? reader.entries()) ?? []).filter { !$0.isDirectory }.map(\.path) }
 
-    func read(_ path: String) -> Result<Data, VerifyFailure> {
-        var d = Data()
-        do { try reader.readFile(path) { d.append(contentsOf: $0) } } catch { return .failure(VerifyFailure(description: "\(error)")) }
-        return .success(d)
-    }
-
-    func hash(_ path: String) -> Result<(String, UInt64), VerifyFailure> {
-        var h = SHA256()
-        var n: UInt64 = 0
-        do { try reader.readFile(path) { h.update(bufferPointer: $0); n += UInt64($0.count) } } catch {
-            return .failure(VerifyFailure(description: "\(error)"))
-        }
-        return .success((MediaBuilder.hex(h.finalize()), n))
-    }
+    func readFile(_ path: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws { try reader.readFile(path, body) }
 
     func location(_ path: String) -> String { "" }
 }
