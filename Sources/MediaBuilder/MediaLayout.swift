@@ -131,7 +131,7 @@ struct MediaLayout {
         let espOffset = Self.mib
         try writeVolume(esp, fd: fd, offset: espOffset, size: espSize, phase: "writing EFI System Partition",
                         payload: Self.payloadBytes(espFiles))
-        let espSum = try hashRegion(fd: fd, offset: espOffset, size: espSize, path: path)
+        let espSum = try Self.hashRegion(fd: fd, offset: espOffset, size: espSize, path: path, zerosPastEnd: true)
 
         let files = try dataFilesWithManifest(espSHA256: espSum, espSize: espSize)
         let data = try format("the metal-iso data partition") { try FAT32Volume(label: Self.dataLabel, volumeID: volumeID("data"), files: files) }
@@ -157,7 +157,10 @@ struct MediaLayout {
         return total
     }
 
-    func hashRegion(fd: Int32, offset: UInt64, size: UInt64, path: String) throws -> String {
+    /// SHA-256 of `size` bytes at `offset` of `fd`. The builder hashes the ESP of an image still being
+    /// written, whose sparse tail reads as end of file: `zerosPastEnd` counts it as the zeros it will be.
+    /// The verifier stops there instead, so a truncated image never matches.
+    static func hashRegion(fd: Int32, offset: UInt64, size: UInt64, path: String, zerosPastEnd: Bool) throws -> String {
         var hasher = SHA256()
         let bufSize = 4 << 20
         let buf = UnsafeMutableRawPointer.allocate(byteCount: bufSize, alignment: 4096)
@@ -168,7 +171,7 @@ struct MediaLayout {
             let n = pread(fd, buf, want, off_t(offset + done))
             if n < 0 { if errno == EINTR { continue }; throw MediaBuilderError.io(path: path, reason: String(cString: strerror(errno))) }
             if n == 0 {
-                // Past the end of a sparse file being built: zeros.
+                guard zerosPastEnd else { break }
                 memset(buf, 0, want)
                 hasher.update(bufferPointer: UnsafeRawBufferPointer(start: buf, count: want))
                 done += UInt64(want)
@@ -192,7 +195,7 @@ struct MediaLayout {
         defer { close(fd) }
         guard ftruncate(fd, off_t(espSize)) == 0 else { throw MediaBuilderError.io(path: espPath, reason: String(cString: strerror(errno))) }
         try writeVolume(esp, fd: fd, offset: 0, size: espSize, phase: "writing EFI boot image", payload: Self.payloadBytes(espFiles))
-        let espSum = try hashRegion(fd: fd, offset: 0, size: espSize, path: espPath)
+        let espSum = try Self.hashRegion(fd: fd, offset: 0, size: espSize, path: espPath, zerosPastEnd: true)
         let files = try dataFilesWithManifest(espSHA256: espSum, espSize: espSize)
         let iso = try format("the ISO9660 image") {
             try ISO9660Image(volumeLabel: TalosMediaFacts.configVolumeLabel, files: files, efiBootImage: .file(path: espPath),

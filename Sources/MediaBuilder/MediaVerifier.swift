@@ -186,19 +186,9 @@ public enum MediaVerifier {
         }
     }
 
+    /// The region's hash, or "" (which matches nothing) when it cannot be read.
     static func hashRegion(fd: Int32, offset: UInt64, size: UInt64) -> String {
-        var hasher = SHA256()
-        let bufSize = 4 << 20
-        let buf = UnsafeMutableRawPointer.allocate(byteCount: bufSize, alignment: 4096)
-        defer { buf.deallocate() }
-        var done: UInt64 = 0
-        while done < size {
-            let n = pread(fd, buf, Int(min(UInt64(bufSize), size - done)), off_t(offset + done))
-            if n <= 0 { break }
-            hasher.update(bufferPointer: UnsafeRawBufferPointer(start: buf, count: n))
-            done += UInt64(n)
-        }
-        return MediaBuilder.hex(hasher.finalize())
+        (try? MediaLayout.hashRegion(fd: fd, offset: offset, size: size, path: "", zerosPastEnd: false)) ?? ""
     }
 }
 
