@@ -72,7 +72,7 @@ import TestSupport
                     - -c
                     - |
                       echo "links=$WEB_SERVICE_HOST:$WEB_SERVICE_PORT:$WEB_SERVICE_PORT_WEB"
-                      get() { printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc -w 3 "$1" "$2" 2>&1 | tail -n 1; }
+                      get() { printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | timeout 6 nc -w 3 "$1" "$2" 2>&1 | tail -n 1; }
                       i=0
                       while [ $i -lt 150 ]; do
                         for n in web web.default web.default.svc web.default.svc.cluster.local; do echo "$n=$(get $n 8080)"; done
