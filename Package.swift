@@ -30,10 +30,11 @@ let package = Package(
         // MARK: Layer 1: C shims over Debian's libraries
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CLinux"),
 
         // MARK: Layer 2: pure formats and plans
         .target(name: "OutpostCore", swiftSettings: swift6),
-        .target(name: "Archiving", dependencies: ["CArchive", "CZstd", "OutpostCore"], swiftSettings: swift6),
+        .target(name: "Archiving", dependencies: ["CArchive", "CZstd", "CLinux", "OutpostCore"], swiftSettings: swift6),
         .target(name: "OCI", dependencies: [
             "OutpostCore",
             .product(name: "Crypto", package: "swift-crypto"),

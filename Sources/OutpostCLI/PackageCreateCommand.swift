@@ -35,6 +35,10 @@ struct PackageCreate: AsyncParsableCommand {
     var registryConfig: String?
     @Option(name: .customLong("config"), help: "A zarf-config.yaml with package.create.set values.") var configFile: String?
     @Flag(name: .long, help: "Overwrite an existing package of the same name.") var force = false
+    @Flag(name: .long, help: ArgumentHelp(
+        "Wait until the package is on disk (fsync) before moving it into place.",
+        discussion: "Off by default, as with tar, skopeo and zarf: a package torn by a power cut fails its checksums at verify and deploy."))
+    var sync = false
     @Flag(name: .customLong("no-progress"), help: "Do not draw progress on the terminal.") var noProgress = false
     @Option(name: .customLong("output-format"), help: "How to print the result: text (the package path) or json.") var outputFormat: OutputFormat = .text
 
@@ -61,7 +65,8 @@ struct PackageCreate: AsyncParsableCommand {
             reg.dockerConfigPath = registryConfig
             reg.insecureHosts = Set(insecureRegistries)
             let options = CreateOptions(definition: def, outputDirectory: outputDirectory, maxPackageSizeMB: maxPackageSize,
-                                        signingKeyPath: signingKey, overwrite: force, registry: reg)
+                                        signingKeyPath: signingKey, overwrite: force, registry: reg,
+                                        syncToDisk: sync)
             let quiet = outputFormat == .json
             let creator = PackageCreator(progress: TerminalProgress.forCommand(noProgress: noProgress || quiet),
                                          log: { line in if !quiet { printError(line.trimmingCharacters(in: .newlines)) } })

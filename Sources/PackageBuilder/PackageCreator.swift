@@ -16,10 +16,14 @@ public struct CreateOptions: Sendable {
     public var registry: RegistryConfiguration
     /// Where the staging directory goes (default: the output directory, so the final rename is local).
     public var scratchDirectory: String?
+    /// fsync the package before it is renamed into place (`PackageWriteOptions.syncToDisk`).
+    public var syncToDisk: Bool
 
     public init(definition: DefinitionOptions = DefinitionOptions(), outputDirectory: String = ".",
                 maxPackageSizeMB: Int? = nil, signingKeyPath: String? = nil, overwrite: Bool = false,
-                registry: RegistryConfiguration = RegistryConfiguration(), scratchDirectory: String? = nil) {
+                registry: RegistryConfiguration = RegistryConfiguration(), scratchDirectory: String? = nil,
+                syncToDisk: Bool = false) {
+        self.syncToDisk = syncToDisk
         self.definition = definition
         self.outputDirectory = outputDirectory
         self.maxPackageSizeMB = maxPackageSizeMB
@@ -114,7 +118,8 @@ public struct PackageCreator: Sendable {
         for b in blobs { pending[b.entry] = PendingFile(sha256Hex: b.descriptor.digest.hex, size: b.descriptor.size) }
         let writeOptions = PackageWriteOptions(maxPackageSizeMB: options.maxPackageSizeMB ?? 0,
                                                signingKeyPath: options.signingKeyPath, progress: progress,
-                                               pendingFiles: pending, gate: gate, blobNamesVerified: true)
+                                               pendingFiles: pending, gate: gate, blobNamesVerified: true,
+                                               syncToDisk: options.syncToDisk)
         let progress = self.progress
         let limit = max(options.registry.maxConcurrentBlobs, 2 * options.registry.maxConcurrentImages)
         return try await withThrowingTaskGroup(of: String?.self) { group in

@@ -123,8 +123,11 @@ final class SplittingSink: ByteSink {
     private var inPart: Int64 = 0
     private var hasher = SHA256()
     private(set) var sha256Hex = ""
+    private let syncToDisk: Bool
+    private var writeBehind = WriteBehind()
 
-    init(directory: String, chunkSize: Int64, context: String) {
+    init(directory: String, chunkSize: Int64, context: String, syncToDisk: Bool) {
+        self.syncToDisk = syncToDisk
         self.directory = directory
         self.chunkSize = chunkSize
         self.context = context
@@ -141,11 +144,12 @@ final class SplittingSink: ByteSink {
         guard fd >= 0 else { throw PackagingError.io(path: path, message: String(cString: strerror(errno))) }
         parts.append(path)
         inPart = 0
+        writeBehind.reset()
     }
 
     private func closeCurrent() throws {
         guard fd >= 0 else { return }
-        if fsync(fd) != 0 { throw PackagingError.io(path: parts.last ?? context, message: String(cString: strerror(errno))) }
+        if syncToDisk, fsync(fd) != 0 { throw PackagingError.io(path: parts.last ?? context, message: String(cString: strerror(errno))) }
         close(fd)
         fd = -1
     }
@@ -162,6 +166,7 @@ final class SplittingSink: ByteSink {
             try SplitPackage.writeAll(fd, slice, path: parts.last!)
             hasher.update(bufferPointer: slice)
             inPart += Int64(n)
+            if syncToDisk { writeBehind.wrote(fd: fd, size: inPart) }
             totalBytes += Int64(n)
             offset += n
         }

@@ -84,8 +84,8 @@ import TestSupport
                     "oci:\(x)/images:\(registry.host)/team/sidecar:2.1", "docker://\(registry.host)/copied/sidecar:2.1"])
                 #expect(copy.status == 0, "\(copy.err)")
 
-                // Reproducible: a second create gives identical bytes.
-                let r2 = try Outpost.run(["package", "create", def, "-o", work + "/out2"], environment: Self.epoch)
+                // Reproducible: a second create (fsynced this time) gives identical bytes.
+                let r2 = try Outpost.run(["package", "create", def, "-o", work + "/out2", "--sync"], environment: Self.epoch)
                 #expect(r2.status == 0, "\(r2.err)")
                 let a = try Data(contentsOf: URL(fileURLWithPath: pkg))
                 let b = try Data(contentsOf: URL(fileURLWithPath: work + "/out2/zarf-package-demo-amd64-1.0.0.tar.zst"))

@@ -61,12 +61,13 @@ struct LayoutWriterTests {
         }
     }
 
-    @Test("reproducible: two writes from the same inputs give identical bytes")
+    @Test("reproducible: two writes from the same inputs give identical bytes, fsynced or not")
     func reproducible() async throws {
         try await withTemporaryDirectory { root in
             let staging = try Fixtures.staging(in: root, layerSize: 3_000_000)
             let a = try PackageWriter.write(staging: staging, definition: try Fixtures.resolved(in: root), outputDirectory: root + "/a")
-            let b = try PackageWriter.write(staging: staging, definition: try Fixtures.resolved(in: root), outputDirectory: root + "/b")
+            let b = try PackageWriter.write(staging: staging, definition: try Fixtures.resolved(in: root), outputDirectory: root + "/b",
+                                            options: PackageWriteOptions(syncToDisk: true))
             #expect(try Data(contentsOf: a) == Data(contentsOf: b))
         }
     }
@@ -92,7 +93,7 @@ struct LayoutWriterTests {
             #expect(def.fileName == "zarf-init-amd64-v0.1.0.tar.zst")
             let staging = try Fixtures.staging(in: root, layerSize: 2_500_000)
             let url = try PackageWriter.write(staging: staging, definition: def, outputDirectory: root + "/out",
-                                              options: PackageWriteOptions(maxPackageSizeMB: 1))
+                                              options: PackageWriteOptions(maxPackageSizeMB: 1, syncToDisk: true))
             #expect(url.lastPathComponent == "zarf-init-amd64-v0.1.0.tar.zst.part000")
             let files = Fixtures.listing(root + "/out")
             #expect(files.first == "zarf-init-amd64-v0.1.0.tar.zst.part000")
