@@ -92,9 +92,8 @@ let package = Package(
         ], swiftSettings: swift6),
         .target(name: "AdmissionServer", dependencies: [
             "OutpostCore", "Admission", "Cluster",
-            .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),

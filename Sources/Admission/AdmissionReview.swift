@@ -27,10 +27,16 @@ public struct AdmissionRequest: Sendable {
     public static let maximumDepth = 128
 
     /// Parses an AdmissionReview body. Throws `AdmissionError` naming what is wrong (the server answers 400).
-    public static func parse(_ data: Data) throws -> AdmissionRequest {
+    /// With `hook`, only the parts of the object that hook reads are built (the rest is still checked).
+    public static func parse(_ data: Data, for hook: Hook? = nil) throws -> AdmissionRequest {
+        try parse(bytes: [UInt8](data), for: hook)
+    }
+
+    /// `parse` on bytes already in an array (the server's request body).
+    public static func parse(bytes: [UInt8], for hook: Hook? = nil) throws -> AdmissionRequest {
         // FastJSON bounds the nesting itself (maximumDepth), reporting the byte offset where it is exceeded.
         let review: JSONValue
-        do { review = try FastJSON.parse(data, maxDepth: maximumDepth) } catch {
+        do { review = try FastJSON.parse(bytes: bytes, maxDepth: maximumDepth, filter: reviewFilter(hook)) } catch {
             throw AdmissionError.malformedJSON(String(describing: error).prefix(300).description)
         }
         guard review.objectValue != nil else { throw AdmissionError.malformedJSON("the body is not a JSON object") }
@@ -48,6 +54,36 @@ public struct AdmissionRequest: Sendable {
                                 kind: req["kind"]?["kind"]?.stringValue ?? "",
                                 subResource: req["subResource"]?.stringValue ?? "",
                                 namespace: req["namespace"]?.stringValue ?? "", object: object)
+    }
+}
+
+extension AdmissionRequest {
+    /// What the pod hook reads: labels and annotations, and the name and image of each container and volume.
+    private static let podFilter: JSONFieldFilter = {
+        let container = JSONFieldFilter.only(["name": .everything, "image": .everything])
+        let metadata = JSONFieldFilter.only(["labels": .everything, "annotations": .everything])
+        return .only(["metadata": metadata, "spec": .only([
+            "initContainers": container, "containers": container, "ephemeralContainers": container, "volumes": container,
+        ])])
+    }()
+    private static let podReviewFilter = reviewFilter(object: podFilter)
+    private static let anyReviewFilter = reviewFilter(object: .everything)
+
+    /// The fields of an AdmissionReview that `parse` reads; the object as `hook` needs it (all of it for
+    /// the Flux and Argo CD hooks, whose objects are small). `oldObject`, `userInfo` and `options` are skipped.
+    static func reviewFilter(_ hook: Hook?) -> JSONFieldFilter {
+        switch hook {
+        case .pod: return podReviewFilter
+        case nil: return .everything
+        default: return anyReviewFilter
+        }
+    }
+
+    private static func reviewFilter(object: JSONFieldFilter) -> JSONFieldFilter {
+        .only(["apiVersion": .everything, "kind": .everything, "request": .only([
+            "uid": .everything, "operation": .everything, "kind": .everything, "subResource": .everything,
+            "namespace": .everything, "object": object,
+        ])])
     }
 }
 
@@ -84,8 +120,40 @@ extension AdmissionResult {
         return ["apiVersion": .string(request.apiVersion), "kind": "AdmissionReview", "response": .object(response)]
     }
 
-    /// The AdmissionReview response as compact JSON bytes (what the server sends).
+    /// The AdmissionReview response as compact JSON bytes (what the server sends): the bytes of
+    /// `JSONWriter.encode(review(for:))`, keys in sorted order, written without building the objects.
     public func responseBody(for request: AdmissionRequest) throws -> [UInt8] {
-        JSONWriter.encode(try review(for: request))
+        var out: [UInt8] = []
+        out.reserveCapacity(512 + patch.count * 160)
+        func key(_ k: StaticString) { out.append(contentsOf: UnsafeBufferPointer(start: k.utf8Start, count: k.utf8CodeUnitCount)) }
+        key(#"{"apiVersion":"#)
+        JSONWriter.writeString(request.apiVersion, into: &out)
+        key(#","kind":"AdmissionReview","response":{"allowed":"#)
+        key(allowed ? "true" : "false")
+        if !patch.isEmpty {
+            key(#","patch":""#)
+            out.append(contentsOf: try patch.encoded().base64EncodedString().utf8)  // base64 needs no escaping
+            key(#"","patchType":"JSONPatch""#)
+        }
+        if let message {
+            key(#","status":{"#)
+            if allowed {
+                key(#""message":"#)
+                JSONWriter.writeString(message, into: &out)
+            } else {
+                key(#""code":"#)
+                out.append(contentsOf: String(code).utf8)
+                key(#","message":"#)
+                JSONWriter.writeString(message, into: &out)
+                key(#","reason":"#)
+                key(code == 403 ? #""Forbidden""# : #""InternalError""#)
+                key(#","status":"Failure""#)
+            }
+            key("}")
+        }
+        key(#","uid":"#)
+        JSONWriter.writeString(request.uid, into: &out)
+        key("}}")
+        return out
     }
 }

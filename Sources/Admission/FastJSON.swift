@@ -1,11 +1,31 @@
 import Foundation
 import OutpostCore
 
+/// Which parts of a JSON document `FastJSON` builds. Everything outside the filter is still read and
+/// checked (syntax, escapes, UTF-8, nesting depth) but not built, so a hook pays only for the fields it
+/// reads. A filter met at an array applies to each of its elements.
+indirect enum JSONFieldFilter: Sendable {
+    case everything
+    case fields([(key: [UInt8], filter: JSONFieldFilter)])
+
+    static func only(_ fields: [String: JSONFieldFilter]) -> JSONFieldFilter {
+        .fields(fields.map { (Array($0.key.utf8), $0.value) })
+    }
+
+    func filter<Key: Collection<UInt8>>(forKey key: Key) -> JSONFieldFilter? {
+        switch self {
+        case .everything: return .everything
+        case .fields(let fields): return fields.first { $0.key.elementsEqual(key) }?.filter
+        }
+    }
+}
+
 /// A single-pass JSON reader producing the shared `JSONValue`, for the webhook's hot path.
 ///
 /// `JSONValue`'s Codable decoding tries each case in turn and pays for a thrown DecodingError per miss,
 /// which dominates the cost of an AdmissionReview; this reader does one pass over the bytes, bounds
-/// nesting depth, and reports the byte offset of the first error.
+/// nesting depth, reports the byte offset of the first error, and builds only what a `JSONFieldFilter`
+/// asks for.
 struct FastJSON {
     struct Failure: Error, CustomStringConvertible {
         let offset: Int
@@ -13,20 +33,24 @@ struct FastJSON {
         var description: String { "\(reason) at byte offset \(offset)" }
     }
 
-    private let bytes: [UInt8]
+    /// The document; valid for the whole parse (`parse` holds the array's storage).
+    private let bytes: UnsafeBufferPointer<UInt8>
     private var i = 0
     private let maxDepth: Int
 
-    static func parse(_ data: Data, maxDepth: Int) throws -> JSONValue {
-        var p = FastJSON(bytes: [UInt8](data), maxDepth: maxDepth)
-        p.skipSpace()
-        let v = try p.value(depth: 0)
-        p.skipSpace()
-        guard p.i == p.bytes.count else { throw p.fail("unexpected data after the document") }
-        return v
+    static func parse(bytes: [UInt8], maxDepth: Int, filter: JSONFieldFilter = .everything) throws -> JSONValue {
+        // Unchecked reads: every index is compared with `count` before use, as the array version did.
+        try bytes.withUnsafeBufferPointer { buffer in
+            var p = FastJSON(bytes: buffer, maxDepth: maxDepth)
+            p.skipSpace()
+            let v = try p.value(depth: 0, filter: filter)
+            p.skipSpace()
+            guard p.i == p.bytes.count else { throw p.fail("unexpected data after the document") }
+            return v
+        }
     }
 
-    private init(bytes: [UInt8], maxDepth: Int) {
+    private init(bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
         self.bytes = bytes
         self.maxDepth = maxDepth
     }
@@ -45,7 +69,7 @@ struct FastJSON {
         return v
     }
 
-    private mutating func value(depth: Int) throws -> JSONValue {
+    private mutating func value(depth: Int, filter: JSONFieldFilter) throws -> JSONValue {
         guard i < bytes.count else { throw fail("unexpected end of input") }
         switch bytes[i] {
         case UInt8(ascii: "{"):
@@ -57,12 +81,26 @@ struct FastJSON {
             while true {
                 skipSpace()
                 guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
-                let key = try string()
+                let keyStart = i
+                let key: String
+                let keyFilter: JSONFieldFilter?
+                if case .everything = filter {
+                    key = try string()
+                    keyFilter = .everything
+                } else if try skipString() {
+                    // Escapes in the key: decode it to compare.
+                    i = keyStart
+                    key = try string()
+                    keyFilter = filter.filter(forKey: key.utf8)
+                } else {
+                    keyFilter = filter.filter(forKey: bytes[(keyStart + 1)..<(i - 1)])
+                    key = keyFilter == nil ? "" : String(decoding: bytes[(keyStart + 1)..<(i - 1)], as: UTF8.self)
+                }
                 skipSpace()
                 guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("expected ':'") }
                 i += 1
                 skipSpace()
-                object[key] = try value(depth: depth + 1)
+                if let keyFilter { object[key] = try value(depth: depth + 1, filter: keyFilter) } else { try skipValue(depth: depth + 1) }
                 skipSpace()
                 guard i < bytes.count else { throw fail("unterminated object") }
                 if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
@@ -77,7 +115,7 @@ struct FastJSON {
             if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return .array(array) }
             while true {
                 skipSpace()
-                array.append(try value(depth: depth + 1))
+                array.append(try value(depth: depth + 1, filter: filter))
                 skipSpace()
                 guard i < bytes.count else { throw fail("unterminated array") }
                 if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
@@ -91,6 +129,100 @@ struct FastJSON {
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
         default: throw fail("unexpected character")
         }
+    }
+
+    /// Reads one value without building it, with the same checks (and errors) as `value`.
+    private mutating func skipValue(depth: Int) throws {
+        guard i < bytes.count else { throw fail("unexpected end of input") }
+        switch bytes[i] {
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            guard depth < maxDepth else { throw fail("nested deeper than \(maxDepth) levels") }
+            let isObject = bytes[i] == UInt8(ascii: "{")
+            let close = isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")
+            i += 1
+            skipSpace()
+            if i < bytes.count, bytes[i] == close { i += 1; return }
+            while true {
+                skipSpace()
+                if isObject {
+                    guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
+                    _ = try skipString()
+                    skipSpace()
+                    guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("expected ':'") }
+                    i += 1
+                    skipSpace()
+                }
+                try skipValue(depth: depth + 1)
+                skipSpace()
+                guard i < bytes.count else { throw fail(isObject ? "unterminated object" : "unterminated array") }
+                if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
+                if bytes[i] == close { i += 1; return }
+                throw fail(isObject ? "expected ',' or '}'" : "expected ',' or ']'")
+            }
+        case UInt8(ascii: "\""): _ = try skipString()
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try skipNumber()
+        default: _ = try value(depth: depth, filter: .everything)  // literals (and errors): nothing to save
+        }
+    }
+
+    /// `number()`'s checks without converting: only a number with an exponent can be out of range.
+    private mutating func skipNumber() throws {
+        let start = i
+        func digits() -> Int { let s = i; while i < bytes.count, bytes[i] >= 0x30, bytes[i] <= 0x39 { i += 1 }; return i - s }
+        if bytes[i] == UInt8(ascii: "-") { i += 1 }
+        let intStart = i
+        guard digits() > 0 else { throw fail("invalid number") }
+        if bytes[intStart] == 0x30, i - intStart > 1 { throw Failure(offset: start, reason: "leading zero in number") }
+        if i < bytes.count, bytes[i] == UInt8(ascii: ".") { i += 1; guard digits() > 0 else { throw fail("invalid fraction") } }
+        if i < bytes.count, bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") {
+            i = start
+            _ = try number()
+        }
+    }
+
+    /// Checks one string (escapes, surrogate pairs, control characters, UTF-8) and moves past it without
+    /// building it. Returns whether it held an escape.
+    private mutating func skipString() throws -> Bool {
+        i += 1  // opening quote
+        let start = i
+        var escaped = false, ascii = true
+        while i < bytes.count {
+            let c = bytes[i]
+            if c == UInt8(ascii: "\"") {
+                // The raw bytes between escapes are what `string()` keeps, and escapes are ASCII, so the
+                // raw span is valid UTF-8 exactly when the decoded string is.
+                if !ascii, String(validating: bytes[start..<i], as: UTF8.self) == nil {
+                    throw Failure(offset: start, reason: "invalid UTF-8 in string")
+                }
+                i += 1
+                return escaped
+            }
+            if c < 0x20 { throw fail("control character in string") }
+            if c >= 0x80 { ascii = false }
+            if c != UInt8(ascii: "\\") { i += 1; continue }
+            escaped = true
+            i += 1
+            guard i < bytes.count else { break }
+            let e = bytes[i]
+            i += 1
+            switch e {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                 UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"): continue
+            case UInt8(ascii: "u"):
+                let scalar = try hex4()
+                if (0xD800...0xDBFF).contains(scalar) {
+                    guard i + 6 <= bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") else {
+                        throw fail("unpaired surrogate in \\u escape")
+                    }
+                    i += 2
+                    guard (0xDC00...0xDFFF).contains(try hex4()) else { throw fail("unpaired surrogate in \\u escape") }
+                } else if (0xDC00...0xDFFF).contains(scalar) {
+                    throw fail("unpaired surrogate in \\u escape")
+                }
+            default: throw fail("invalid escape")
+            }
+        }
+        throw Failure(offset: start, reason: "unterminated string")
     }
 
     private mutating func number() throws -> JSONValue {

@@ -99,7 +99,7 @@ public struct Mutator: Sendable {
     /// The whole exchange on bytes: AdmissionReview in, AdmissionReview out.
     /// Throws `AdmissionError` only when the body is not an AdmissionReview (the server answers 400).
     public func review(_ hook: Hook, body: Data, namespaceLabels: [String: String] = [:]) throws -> Data {
-        let request = try AdmissionRequest.parse(body)
+        let request = try AdmissionRequest.parse(body, for: hook)
         let result = mutate(hook, request, namespaceLabels: namespaceLabels)
         return Data(try result.responseBody(for: request))
     }

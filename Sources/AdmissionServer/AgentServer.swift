@@ -1,17 +1,23 @@
 import Admission
 import Cluster
+import Dispatch
 import Foundation
-import Hummingbird
-import HummingbirdCore
 import Logging
 import CoreMetrics
 import Metrics
 import NIOCore
+import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Prometheus
+import Synchronization
 
 /// The agent's HTTPS server: the mutate routes of zarf-compat.md, `/healthz` and `/metrics`, TLS 1.2+,
 /// certificate and state reload from mounted files, graceful shutdown on SIGTERM/SIGINT.
+///
+/// Built on SwiftNIO's HTTP/1.1 pipeline directly: an admission request is pure computation, so it is
+/// answered on the connection's event loop, with no task or thread hop per request (Hummingbird's async
+/// handlers cost more than the mutation itself).
 public struct AgentServer: Sendable {
     public let options: AgentServerOptions
     let material: ServerMaterial
@@ -19,6 +25,9 @@ public struct AgentServer: Sendable {
     let logger: Logger
     /// Namespace labels from the Kubernetes API; nil when no cluster is configured.
     let namespaces: NamespaceLabelCache?
+
+    /// How long a stop waits for requests in flight before closing their connections.
+    public static let drainTimeout: Duration = .seconds(30)
 
     public init(options: AgentServerOptions, logger: Logger = Logger(label: "outpost.agent")) throws {
         self.options = options
@@ -46,114 +55,95 @@ public struct AgentServer: Sendable {
         return "namespace labels from \(cluster.source) at \(cluster.server), cached \(options.namespaceCacheTTL.components.seconds) s"
     }
 
-    /// Runs Swift concurrency's jobs on NIO's event loop threads (the ones serving the connections) instead
-    /// of a second thread pool, so a request does not hop between threads on its way through: on a 2-core
-    /// node that is 2 busy threads instead of 4. Process-wide and once only: the CLI calls it before serving.
-    @discardableResult
-    public static func runConcurrencyOnEventLoops() -> Bool {
-        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+    var responder: AgentResponder {
+        AgentResponder(material: material, metrics: metrics, namespaces: namespaces, logger: logger, maxBodyBytes: options.maxBodyBytes)
     }
 
-    /// Serves until SIGTERM or SIGINT, then stops accepting and finishes the requests in flight.
-    /// `onRunning` is called with the bound port once the server listens.
+    /// Serves until SIGTERM or SIGINT, then stops accepting, closes idle connections and finishes the
+    /// requests in flight (for up to `drainTimeout`). `onRunning` is called with the bound port once the
+    /// server listens.
     public func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let termination = TerminationSignal()  // before binding, so an early SIGTERM is not the default (exit)
         let material = self.material
-        let app = Application(
-            router: makeRouter(),
-            server: HTTPServerBuilder { responder in
-                ReloadableTLSChannel(base: HTTP1Channel(responder: responder, configuration: .init(idleTimeout: .seconds(60))),
-                                     material: material)
-            },
-            configuration: .init(address: .hostname(options.host, port: options.port), serverName: nil),
-            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
-            logger: logger
-        )
+        let responder = self.responder
+        let connections = ConnectionTracker()
+        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    connections.opened(channel)
+                    let pipeline = channel.pipeline.syncOperations
+                    // The context current at accept time: a rotated certificate is served without a restart.
+                    try pipeline.addHandler(NIOSSLServerHandler(context: material.sslContext))
+                    try pipeline.configureHTTPServerPipeline(withErrorHandling: true)
+                    try pipeline.addHandler(IdleStateHandler(allTimeout: .seconds(60)))
+                    try pipeline.addHandler(AgentHTTPHandler(responder: responder, connections: connections))
+                }
+            }
+        let listener = try await bootstrap.bind(host: options.host, port: options.port).get()
         let interval = options.reloadInterval
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: interval)
-                    if Task.isCancelled { break }
-                    material.reloadIfChanged()
-                }
+        let reload = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                if Task.isCancelled { break }
+                material.reloadIfChanged()
             }
-            defer { group.cancelAll() }
-            try await app.runService()
+        }
+        defer { reload.cancel() }
+        await onRunning(listener.localAddress?.port ?? 0)
+        let signal = await termination.wait()
+        logger.info("stopping: finishing the requests in flight", metadata: ["signal": "\(signal)"])
+        try? await listener.close()
+        connections.beginDraining()
+        await connections.waitUntilClosed(timeout: Self.drainTimeout)
+    }
+}
+
+/// Waits for SIGTERM or SIGINT (the kubelet's stop, or Ctrl-C) without the default action of exiting.
+/// `@unchecked`: the signal sources are set up in `init` and only cancelled in `deinit`; the state they
+/// share is behind a Mutex.
+final class TerminationSignal: @unchecked Sendable {
+    private let sources: [any DispatchSourceSignal]
+    private let received = Mutex<(signal: Int32?, waiter: CheckedContinuation<Int32, Never>?)>((nil, nil))
+
+    init() {
+        var sources: [any DispatchSourceSignal] = []
+        for sig in [SIGTERM, SIGINT] {
+            signal(sig, SIG_IGN)
+            sources.append(DispatchSource.makeSignalSource(signal: sig, queue: .global()))
+        }
+        self.sources = sources
+        for (source, sig) in zip(sources, [SIGTERM, SIGINT]) {
+            source.setEventHandler { [weak self] in self?.deliver(sig) }
+            source.resume()
         }
     }
 
-    func makeRouter() -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
-        router.add(middleware: MetricsMiddleware(metrics: metrics))
-        for hook in Hook.allCases {
-            router.post(RouterPath(hook.path)) { request, _ in
-                await self.handle(hook, request)
-            }
+    private func deliver(_ sig: Int32) {
+        let waiter = received.withLock { state -> CheckedContinuation<Int32, Never>? in
+            guard state.signal == nil else { return nil }
+            state.signal = sig
+            defer { state.waiter = nil }
+            return state.waiter
         }
-        router.get("/healthz") { _, _ in Self.text(.ok, "ok\n") }
-        router.get("/metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                     body: .init(byteBuffer: ByteBuffer(bytes: self.metrics.registry.emitToBuffer())))
-        }
-        return router
+        waiter?.resume(returning: sig)
     }
 
-    /// One admission request: content type, size limit, parse, mutate. Never throws: every failure is a status.
-    func handle(_ hook: Hook, _ request: Request) async -> Response {
-        let contentType = request.headers[.contentType] ?? ""
-        guard Self.isJSON(contentType) else {
-            return Self.text(.badRequest, "Content-Type must be application/json, got \"\(contentType)\"\n")
-        }
-        let limit = options.maxBodyBytes
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
-            return Self.text(.contentTooLarge, "request body of \(length) bytes is over the \(limit)-byte limit\n")
-        }
-        var request = request
-        let buffer: ByteBuffer
-        do { buffer = try await request.collectBody(upTo: limit) } catch {
-            if error is NIOTooManyBytesError {
-                return Self.text(.contentTooLarge, "request body is over the \(limit)-byte limit\n")
+    /// The first signal received (at once if it already came).
+    func wait() async -> Int32 {
+        await withCheckedContinuation { continuation in
+            let already = received.withLock { state -> Int32? in
+                if let s = state.signal { return s }
+                state.waiter = continuation
+                return nil
             }
-            return Self.text(.badRequest, "cannot read the request body: \(error)\n")
-        }
-        do {
-            let review = try AdmissionRequest.parse(Data(buffer.readableBytesView))
-            let result: AdmissionResult
-            if let namespaces, Mutator.needsNamespaceLabels(review) {
-                do {
-                    let (labels, outcome) = try await namespaces.labels(review.namespace)
-                    metrics.recordNamespaceLookup(outcome)
-                    result = material.mutator.mutate(hook, review, namespaceLabels: labels)
-                } catch {
-                    metrics.recordNamespaceLookup(.failure)
-                    logger.warning("namespace lookup failed; refusing", metadata: ["namespace": .string(review.namespace), "error": "\(error)"])
-                    result = Mutator.namespaceLookupFailure(namespace: review.namespace, reason: "\(error)")
-                }
-            } else {
-                result = material.mutator.mutate(hook, review)
-            }
-            let out = try result.responseBody(for: review)
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: out)))
-        } catch let error as AdmissionError {
-            return Self.text(.badRequest, "\(error)\n")
-        } catch {
-            logger.error("cannot encode the admission response: \(error)")
-            return Self.text(.internalServerError, "cannot encode the admission response\n")
+            if let already { continuation.resume(returning: already) }
         }
     }
 
-    /// `application/json`, with any parameters (`; charset=utf-8`) and in any case. The API server sends
-    /// exactly `application/json`, so that is checked first without building strings.
-    static func isJSON(_ contentType: String) -> Bool {
-        if contentType == "application/json" { return true }
-        let mediaType = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
-        return mediaType == "application/json"
-    }
-
-    static func text(_ status: HTTPResponse.Status, _ body: String) -> Response {
-        Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"],
-                 body: .init(byteBuffer: ByteBuffer(string: body)))
-    }
+    deinit { for source in sources { source.cancel() } }
 }
 
 /// Request counts and latency histograms per route, in a private Prometheus registry (no global
@@ -212,24 +202,5 @@ final class AgentMetrics: Sendable {
         let (s, atto) = duration.components
         let timer = durations[r] ?? CoreMetrics.Timer(label: "outpost_agent_request_duration_seconds", dimensions: [("route", r)], factory: factory)
         timer.recordNanoseconds(s * 1_000_000_000 + atto / 1_000_000_000)
-    }
-}
-
-struct MetricsMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
-    let metrics: AgentMetrics
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let start = ContinuousClock.now
-        let path = request.uri.path
-        do {
-            let response = try await next(request, context)
-            metrics.record(route: path, status: Int(response.status.code), duration: ContinuousClock.now - start)
-            return response
-        } catch {
-            let status = (error as? any HTTPResponseError)?.status.code ?? 500
-            metrics.record(route: path, status: Int(status), duration: ContinuousClock.now - start)
-            throw error
-        }
     }
 }

@@ -7,9 +7,9 @@ public struct Digest: Hashable, Sendable, Codable, CustomStringConvertible, Comp
     public let hex: String
 
     public init(_ string: String) throws {
-        guard let colon = string.firstIndex(of: ":") else { throw OCIError.invalidDigest(string) }
-        let algo = String(string[..<colon]), hex = String(string[string.index(after: colon)...])
-        guard algo == "sha256", hex.count == 64, hex.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) })
+        guard let colon = string.utf8.firstIndex(of: UInt8(ascii: ":")) else { throw OCIError.invalidDigest(string) }
+        let algo = String(string[..<colon]), hex = String(string[string.utf8.index(after: colon)...])
+        guard algo == "sha256", hex.utf8.count == 64, hex.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) })
         else { throw OCIError.invalidDigest(string) }
         self.algorithm = algo
         self.hex = hex

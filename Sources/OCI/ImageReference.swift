@@ -21,50 +21,59 @@ public struct ImageReference: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Parses `text`, normalising Docker Hub names. Throws `OCIError.invalidReference` naming the reason.
+    ///
+    /// Works on the UTF-8 bytes (every delimiter of the grammar is ASCII): the admission webhook parses
+    /// every container image of every pod, and Character-level scanning was most of its cost per request.
     public init(parsing text: String) throws {
-        var s = Substring(text)
-        if s.hasPrefix("oci://") { s = s.dropFirst(6) }
         func fail(_ why: String) -> OCIError { .invalidReference(text, reason: why) }
-        guard !s.isEmpty else { throw fail("empty reference") }
-        if s.utf8.count == 64, s.utf8.allSatisfy({ Self.isLowerHex($0) }) {
+        func string(_ b: ArraySlice<UInt8>) -> String { String(decoding: b, as: UTF8.self) }
+        let bytes = Array(text.utf8)
+        var lo = 0, hi = bytes.count
+        if bytes.starts(with: "oci://".utf8) { lo = 6 }
+        guard lo < hi else { throw fail("empty reference") }
+        if hi - lo == 64, bytes[lo..<hi].allSatisfy({ Self.isLowerHex($0) }) {
             throw fail("a 64-character hex string is an image ID, not a name")
         }
 
         var digest: Digest? = nil
-        if let at = s.firstIndex(of: "@") {
-            let d = String(s[s.index(after: at)...])
-            s = s[..<at]
+        if let at = bytes[lo..<hi].firstIndex(of: UInt8(ascii: "@")) {
+            let d = string(bytes[(at + 1)..<hi])
+            hi = at
             do { digest = try Digest(d) } catch { throw fail("invalid digest \"\(d)\"") }
         }
         var tag: String? = nil
-        let lastSlash = s.lastIndex(of: "/")
-        let nameTail = lastSlash.map { s[s.index(after: $0)...] } ?? s
-        if let colon = nameTail.lastIndex(of: ":") {
-            let t = String(nameTail[nameTail.index(after: colon)...])
-            guard Self.isValidTag(t) else { throw fail("invalid tag \"\(t)\"") }
-            tag = t
-            s = s[..<colon]
+        let tailStart = bytes[lo..<hi].lastIndex(of: UInt8(ascii: "/")).map { $0 + 1 } ?? lo
+        if let colon = bytes[tailStart..<hi].lastIndex(of: UInt8(ascii: ":")) {
+            let t = bytes[(colon + 1)..<hi]
+            guard Self.isValidTag(t) else { throw fail("invalid tag \"\(string(t))\"") }
+            tag = string(t)
+            hi = colon
         }
-        guard !s.isEmpty else { throw fail("missing repository name") }
+        guard lo < hi else { throw fail("missing repository name") }
 
         var registry = "docker.io"
-        var path = String(s)
-        if let slash = s.firstIndex(of: "/") {
-            let first = String(s[..<slash])
-            if first.contains(".") || first.contains(":") || first == "localhost" || first.lowercased() != first {
-                registry = first
-                path = String(s[s.index(after: slash)...])
+        var pathStart = lo
+        if let slash = bytes[lo..<hi].firstIndex(of: UInt8(ascii: "/")) {
+            let first = bytes[lo..<slash]
+            let firstString = string(first)
+            if first.contains(UInt8(ascii: ".")) || first.contains(UInt8(ascii: ":")) || firstString == "localhost"
+                || Self.hasUppercase(first, firstString) {
+                registry = firstString
+                pathStart = slash + 1
             }
         }
         if registry == "index.docker.io" { registry = "docker.io" }
         guard Self.isValidDomain(registry) else { throw fail("invalid registry host \"\(registry)\"") }
-        if registry == "docker.io" && !path.contains("/") { path = "library/" + path }
-        for component in path.split(separator: "/", omittingEmptySubsequences: false) {
+        let pathBytes = bytes[pathStart..<hi]
+        var path = string(pathBytes)
+        if registry == "docker.io" && !pathBytes.contains(UInt8(ascii: "/")) { path = "library/" + path }
+        for component in path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false) {
             if component.isEmpty { throw fail("empty path component") }
-            if component.contains(where: { $0.isUppercase }) { throw fail("repository name must be lowercase") }
-            guard Self.isValidPathComponent(component) else { throw fail("invalid path component \"\(component)\"") }
+            if Self.hasUppercase(component, String(Substring(component))) { throw fail("repository name must be lowercase") }
+            guard Self.isValidPathComponent(component) else { throw fail("invalid path component \"\(Substring(component))\"") }
         }
-        guard registry.count + 1 + path.count <= 255 else { throw fail("repository name longer than 255 characters") }
+        // Past the checks every byte is ASCII, so bytes count characters.
+        guard registry.utf8.count + 1 + path.utf8.count <= 255 else { throw fail("repository name longer than 255 characters") }
         self.init(registry: registry, repository: path, tag: tag, digest: digest)
     }
 
@@ -105,16 +114,26 @@ public struct ImageReference: Hashable, Sendable, CustomStringConvertible {
     // MARK: grammar pieces
 
     static func isLowerHex(_ c: UInt8) -> Bool { (c >= 48 && c <= 57) || (c >= 97 && c <= 102) }
-    static func isAlnumLower(_ c: Character) -> Bool { ("a"..."z").contains(c) || ("0"..."9").contains(c) }
+    static func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
+    static func isAlnumLower(_ c: UInt8) -> Bool { (c >= 97 && c <= 122) || isDigit(c) }
+    static func isAlnum(_ c: UInt8) -> Bool { isAlnumLower(c) || (c >= 65 && c <= 90) }
 
-    static func isValidTag(_ t: String) -> Bool {
-        guard let first = t.first, t.count <= 128 else { return false }
-        func word(_ c: Character) -> Bool { c.isASCII && (c.isLetter || c.isNumber || c == "_") }
-        return word(first) && t.dropFirst().allSatisfy { word($0) || $0 == "." || $0 == "-" }
+    /// Whether `text` (whose UTF-8 is `bytes`) has an uppercase letter; bytes decide for ASCII text.
+    static func hasUppercase<Bytes: Collection<UInt8>>(_ bytes: Bytes, _ text: @autoclosure () -> String) -> Bool {
+        if bytes.contains(where: { $0 >= 65 && $0 <= 90 }) { return true }
+        guard bytes.contains(where: { $0 >= 0x80 }) else { return false }
+        return text().contains(where: \.isUppercase)
+    }
+
+    /// `[\w][\w.-]{0,127}`
+    static func isValidTag<Bytes: Collection<UInt8>>(_ t: Bytes) -> Bool {
+        func word(_ c: UInt8) -> Bool { isAlnum(c) || c == UInt8(ascii: "_") }
+        guard let first = t.first, t.count <= 128, word(first) else { return false }
+        return t.dropFirst().allSatisfy { word($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }
     }
 
     /// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`
-    static func isValidPathComponent(_ c: Substring) -> Bool {
+    static func isValidPathComponent<Bytes: Collection<UInt8>>(_ c: Bytes) -> Bool {
         let chars = Array(c)
         guard let f = chars.first, let l = chars.last, isAlnumLower(f), isAlnumLower(l) else { return false }
         var i = 0
@@ -122,30 +141,33 @@ public struct ImageReference: Hashable, Sendable, CustomStringConvertible {
             if isAlnumLower(chars[i]) { i += 1; continue }
             var j = i
             while j < chars.count && !isAlnumLower(chars[j]) { j += 1 }
-            let sep = String(chars[i..<j])
-            guard sep == "." || sep == "_" || sep == "__" || (!sep.isEmpty && sep.allSatisfy { $0 == "-" }) else { return false }
+            let sep = chars[i..<j]
+            let dashes = sep.allSatisfy { $0 == UInt8(ascii: "-") }
+            guard sep.elementsEqual(".".utf8) || sep.elementsEqual("_".utf8) || sep.elementsEqual("__".utf8) || dashes else { return false }
             i = j
         }
         return true
     }
 
     static func isValidDomain(_ d: String) -> Bool {
-        var host = Substring(d)
-        if host.hasPrefix("[") {
-            guard let close = host.firstIndex(of: "]") else { return false }
-            let rest = host[host.index(after: close)...]
-            if !rest.isEmpty { guard rest.hasPrefix(":"), !rest.dropFirst().isEmpty, rest.dropFirst().allSatisfy(\.isNumber) else { return false } }
-            return host[host.index(after: host.startIndex)..<close].allSatisfy { $0.isHexDigit || $0 == ":" }
+        let b = Array(d.utf8)
+        if b.first == UInt8(ascii: "[") {
+            guard let close = b.firstIndex(of: UInt8(ascii: "]")) else { return false }
+            let rest = b[(close + 1)...]
+            if !rest.isEmpty {
+                guard rest.first == UInt8(ascii: ":"), rest.count > 1, rest.dropFirst().allSatisfy(isDigit) else { return false }
+            }
+            return b[1..<close].allSatisfy { isLowerHex($0) || ($0 >= 65 && $0 <= 70) || $0 == UInt8(ascii: ":") }
         }
-        if let colon = host.lastIndex(of: ":") {
-            let port = host[host.index(after: colon)...]
-            guard !port.isEmpty, port.allSatisfy({ $0.isASCII && $0.isNumber }) else { return false }
-            host = host[..<colon]
+        var hostEnd = b.count
+        if let colon = b.lastIndex(of: UInt8(ascii: ":")) {
+            let port = b[(colon + 1)...]
+            guard !port.isEmpty, port.allSatisfy(isDigit) else { return false }
+            hostEnd = colon
         }
-        for label in host.split(separator: ".", omittingEmptySubsequences: false) {
-            guard let f = label.first, let l = label.last, f.isASCII, l.isASCII,
-                  f.isLetter || f.isNumber, l.isLetter || l.isNumber,
-                  label.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else { return false }
+        for label in b[..<hostEnd].split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false) {
+            guard let f = label.first, let l = label.last, isAlnum(f), isAlnum(l),
+                  label.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "-") }) else { return false }
         }
         return true
     }

@@ -101,9 +101,6 @@ struct AgentServe: AsyncParsableCommand {
     var namespaceCacheTTL: Double = 30
     @Option(name: .customLong("api-timeout"), help: "Seconds allowed for one Kubernetes API request.")
     var apiTimeout: Double = 3
-    @Flag(name: .customLong("tasks-on-event-loops"),
-          help: "Run Swift tasks on the network event loop threads instead of a separate thread pool (experimental: fewer thread hops per request).")
-    var tasksOnEventLoops = false
 
     func validate() throws {
         guard namespaceCacheTTL >= 0 else { throw ValidationError("--namespace-cache-ttl must be 0 or more seconds") }
@@ -131,7 +128,6 @@ struct AgentServe: AsyncParsableCommand {
             cluster: try clusterConfiguration(), namespaceCacheTTL: .milliseconds(Int(namespaceCacheTTL * 1000)),
             apiTimeout: .milliseconds(Int(apiTimeout * 1000)))
         let server = try AgentServer(options: options)
-        if tasksOnEventLoops { AgentServer.runConcurrencyOnEventLoops() }
         FileHandle.standardOutput.write(Data("outpost agent: \(server.namespaceLookupSummary)\n".utf8))
         try await server.run { port in
             FileHandle.standardOutput.write(Data("outpost agent: listening on https://\(host):\(port)\n".utf8))

@@ -108,6 +108,46 @@ import Testing
         }
     }
 
+    /// The pod hook's parse skips what it does not read; skipped parts get the same checks and the same
+    /// error (message and byte offset) as a full parse.
+    @Test(arguments: [#"{"a":}"#, #"{"a":01}"#, #"{"a":1.}"#, #"{"a":"\x"}"#, #"{"a":"\ud800"}"#, "{\"a\":\"\u{01}\"}",
+                      #"{"a":1e999}"#, #"{"a":tru}"#, #"{"a":"unterminated}"#, #"{'a':1}"#, #"[1,]"#,
+                      String(repeating: "[", count: 200) + String(repeating: "]", count: 200)])
+    func skippedPartsAreCheckedLikeBuiltOnes(bad: String) {
+        for body in [
+            #"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE","oldObject":\#(bad),"object":{}}}"#,
+            #"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE","object":{"spec":{"containers":[{"image":"a","env":\#(bad)}]}}}}"#,
+        ] {
+            var errors: [String] = []
+            for hook in [nil, Hook.pod, Hook.fluxGitRepository] {
+                do { _ = try AdmissionRequest.parse(Data(body.utf8), for: hook); errors.append("accepted") } catch { errors.append("\(error)") }
+            }
+            #expect(errors[0] != "accepted" && errors[0].contains("byte offset"), "\(errors[0])")
+            #expect(errors[1] == errors[0] && errors[2] == errors[0], "\(errors)")
+        }
+    }
+
+    @Test func invalidUTF8InASkippedStringIsRejected() {
+        var body = Array(#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE","object":{},"oldObject":{"a":"xé"}}}"#.utf8)
+        body[body.count - 6] = 0xFF  // the first byte of é
+        #expect(throws: AdmissionError.self) { try AdmissionRequest.parse(Data(body), for: .pod) }
+    }
+
+    /// What the pod hook reads is built exactly as a full parse builds it, keys with escapes included, so
+    /// the mutation is the same.
+    @Test func podFilterGivesTheSameMutationAsAFullParse() throws {
+        let object = #"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","labels":{"app":"x","l\u0061bel":"v"},"annotations":{"a/b":"c\"d"},"managedFields":[{"x":1}]},"spec":{"initContainers":[{"name":"init","image":"busybox:1.36","args":["a","\u00e9"]}],"containers":[{"na\u006De":"web","image":"ghcr.io/org/web:1.0","ports":[{"containerPort":80}],"resources":{"limits":{"cpu":"1"}}},{"name":"side","image":"nginx@sha256:\#(String(repeating: "a", count: 64))","env":[{"name":"K","value":"V"}]}],"volumes":[{"name":"img","image":{"reference":"quay.io/x/data:2"}},{"name":"e","emptyDir":{}}],"nodeSelector":{"k":"v"}}}"#
+        let body = #"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","kind":{"kind":"Pod"},"namespace":"ns","operation":"CREATE","userInfo":{"username":"me"},"object":\#(object),"oldObject":null}}"#
+        let full = try AdmissionRequest.parse(Data(body.utf8))
+        let filtered = try AdmissionRequest.parse(Data(body.utf8), for: .pod)
+        #expect(filtered.object != full.object, "the filter should have left something out")
+        #expect(filtered.uid == full.uid && filtered.namespace == full.namespace && filtered.kind == full.kind)
+        let mutator = Mutator(config: AgentConfig(registryAddress: "127.0.0.1:31999"))
+        let a = mutator.mutate(.pod, full), b = mutator.mutate(.pod, filtered)
+        #expect(a.allowed && a.patch.count > 5)
+        #expect(a == b)
+    }
+
     /// Duplicate keys: the last one wins, as in Go's encoding/json (what the API server and Zarf's agent see).
     @Test func duplicateKeysKeepTheLastAsGoDoes() throws {
         let body = #"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE","object":{"dup":1,"dup":2}}}"#

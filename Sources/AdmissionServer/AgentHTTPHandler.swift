@@ -1,0 +1,113 @@
+import Admission
+import NIOCore
+import NIOHTTP1
+
+/// One HTTPS connection of the agent, on its event loop: collects each request (up to the body limit,
+/// discarding the rest so the connection stays usable), answers it through `AgentResponder`, and records
+/// metrics. Requests that need no Kubernetes API call are answered on the event loop without a thread
+/// hop; namespace lookups run as a task and their answer is written back on the loop.
+final class AgentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private enum State {
+        case idle
+        case receiving(HTTPRequestHead, ByteBuffer)
+        /// The body went over the limit: the rest is read and dropped, then 413 is answered.
+        case discarding(HTTPRequestHead)
+        case responding
+    }
+
+    private let responder: AgentResponder
+    private let connections: ConnectionTracker
+    private var state = State.idle
+    private var started = NIODeadline.now()
+
+    init(responder: AgentResponder, connections: ConnectionTracker) {
+        self.responder = responder
+        self.connections = connections
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch (unwrapInboundIn(data), state) {
+        case (.head(let head), _):
+            started = .now()
+            connections.setBusy(context.channel, true)
+            let limit = responder.maxBodyBytes
+            if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > limit {
+                state = .discarding(head)
+            } else {
+                state = .receiving(head, context.channel.allocator.buffer(capacity: 0))
+            }
+        case (.body(var chunk), .receiving(let head, var body)):
+            state = .responding  // drop the reference while appending, so the buffer is not copied
+            if body.readableBytes + chunk.readableBytes > responder.maxBodyBytes {
+                state = .discarding(head)
+            } else {
+                if body.readableBytes == 0 { body = chunk } else { body.writeBuffer(&chunk) }
+                state = .receiving(head, body)
+            }
+        case (.body, _):
+            break
+        case (.end, .receiving(let head, let body)):
+            state = .responding
+            answer(context: context, head: head, body: body)
+        case (.end, .discarding(let head)):
+            state = .responding
+            answer(context: context, head: head, body: nil)
+        case (.end, _):
+            break
+        }
+    }
+
+    private func answer(context: ChannelHandlerContext, head: HTTPRequestHead, body: ByteBuffer?) {
+        let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
+        let contentType = head.headers.first(name: "content-type") ?? ""
+        switch responder.respond(method: head.method, path: path, contentType: contentType, body: body) {
+        case .done(let response):
+            write(response, context: context, head: head, path: path)
+        case .needsNamespaceLabels(let hook, let review):
+            let responder = self.responder
+            let promise = context.eventLoop.makePromise(of: AgentResponse.self)
+            promise.completeWithTask { await responder.respondWithNamespaceLabels(hook, review) }
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            promise.futureResult.whenSuccess { response in
+                let (handler, context) = bound.value
+                handler.write(response, context: context, head: head, path: path)
+            }
+        }
+    }
+
+    private func write(_ response: AgentResponse, context: ChannelHandlerContext, head: HTTPRequestHead, path: String) {
+        let keepAlive = head.isKeepAlive && !connections.isDraining
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(3)
+        headers.add(name: "content-type", value: response.contentType)
+        headers.add(name: "content-length", value: String(response.body.count))
+        if !keepAlive { headers.add(name: "connection", value: "close") }
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: response.status, headers: headers))), promise: nil)
+        if head.method != .HEAD {
+            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: response.body)))), promise: nil)
+        }
+        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        responder.metrics.record(route: path, status: Int(response.status.code), duration: .nanoseconds(Int64((NIODeadline.now() - started).nanoseconds)))
+        state = .idle
+        connections.setBusy(context.channel, false)
+        if !keepAlive {
+            let channel = context.channel
+            done.whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent, case .idle = state {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}
