@@ -34,11 +34,20 @@ final class AgentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             started = .now()
             connections.setBusy(context.channel, true)
             let limit = responder.maxBodyBytes
-            if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > limit {
-                state = .discarding(head)
-            } else {
-                state = .receiving(head, context.channel.allocator.buffer(capacity: 0))
+            let tooLarge = head.headers.first(name: "content-length").flatMap(Int.init).map { $0 > limit } ?? false
+            if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
+                // curl asks before sending bodies over 1 MB; without an answer it waits a second.
+                if tooLarge {
+                    // Refused before the body is sent: answer now and close, so the body is never read.
+                    state = .responding
+                    var closing = head
+                    closing.headers.replaceOrAdd(name: "connection", value: "close")
+                    answer(context: context, head: closing, body: nil)
+                    return
+                }
+                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
             }
+            state = tooLarge ? .discarding(head) : .receiving(head, context.channel.allocator.buffer(capacity: 0))
         case (.body(var chunk), .receiving(let head, var body)):
             state = .responding  // drop the reference while appending, so the buffer is not copied
             if body.readableBytes + chunk.readableBytes > responder.maxBodyBytes {
@@ -56,7 +65,7 @@ final class AgentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             state = .responding
             answer(context: context, head: head, body: nil)
         case (.end, _):
-            break
+            break  // the rest of a request already answered (refused on Expect: 100-continue)
         }
     }
 

@@ -92,6 +92,13 @@ import Glibc
             #expect(tooBig.status == 413, "\(tooBig.body)")
             let chunked = try ServerHarness.curl(url, ca: ca, method: "POST", body: over, extra: ["-H", "Transfer-Encoding: chunked"])
             #expect(chunked.status == 413, "\(chunked.body)")
+            // Expect: 100-continue is answered (curl waits 30 s for it here, past its 20 s limit): with 100 and
+            // then 200 for a body within the limit, with 413 at once (the body unsent) for one over it.
+            let expect = ["-H", "Expect: 100-continue", "--expect100-timeout", "30"]
+            let continued = try ServerHarness.curl(url, ca: ca, method: "POST", body: atLimit, extra: expect)
+            #expect(continued.status == 200, "curl exit \(continued.exitCode): \(continued.body.prefix(200))")
+            let refusedEarly = try ServerHarness.curl(url, ca: ca, method: "POST", body: over, extra: expect)
+            #expect(refusedEarly.status == 413, "curl exit \(refusedEarly.exitCode): \(refusedEarly.body.prefix(200))")
             #expect(try ServerHarness.curl("https://localhost:\(port)/mutate/unknown", ca: ca, method: "POST", body: "{}").status == 404)
             #expect(try ServerHarness.curl("https://localhost:\(port)/healthz", ca: ca).status == 200)
         }
