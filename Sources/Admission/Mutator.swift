@@ -128,10 +128,11 @@ struct ObjectView {
 /// Reference helpers shared by the hooks: Zarf's host-prefix rule and URL hostname comparison.
 enum References {
     /// Zarf's image rule: unchanged when the target host starts with the image's host, else the Zarf name.
-    static func image(_ original: String, target: String, field: String) throws -> String {
+    /// `field` names the place for the error only, so it is built only when there is one.
+    static func image(_ original: String, target: String, field: @autoclosure () -> String) throws -> String {
         let ref: ImageReference
         do { ref = try ImageReference(parsing: original) } catch {
-            throw AdmissionError.invalidReference(field: field, value: original, reason: String(describing: error))
+            throw AdmissionError.invalidReference(field: field(), value: original, reason: String(describing: error))
         }
         if target.hasPrefix(ref.registry) { return original }
         return ZarfTransform.image(ref, targetHost: target)

@@ -62,11 +62,11 @@ struct PodHook {
     private func containerPatches(_ spec: JSONValue, list: String, annotations: inout [String: JSONValue]) throws -> [PatchOperation] {
         var patches: [PatchOperation] = []
         for (i, container) in (spec[list]?.arrayValue ?? []).enumerated() {
-            let field = "spec.\(list)[\(i)].image"
+            func field() -> String { "spec.\(list)[\(i)].image" }
             guard let image = container["image"]?.stringValue, !image.isEmpty else {
-                throw AdmissionError.invalidReference(field: field, value: "", reason: "the container has no image")
+                throw AdmissionError.invalidReference(field: field(), value: "", reason: "the container has no image")
             }
-            let replacement = try References.image(image, target: config.registryAddress, field: field)
+            let replacement = try References.image(image, target: config.registryAddress, field: field())
             annotations[Self.annotationKey("image", container["name"]?.stringValue ?? "\(i)")] = .string(image)
             patches.append(.replace("/spec/\(list)/\(i)/image", .string(replacement)))
         }

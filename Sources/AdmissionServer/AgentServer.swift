@@ -151,6 +151,8 @@ final class TerminationSignal: @unchecked Sendable {
 final class AgentMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     let factory: PrometheusMetricsFactory
+    /// The metric handles of every known route (and its common status codes), made once: looking them up
+    /// in the registry by label on each request was a measurable share of a request's cost.
     private let counters: [String: [Int: CoreMetrics.Counter]]
     private let durations: [String: CoreMetrics.Timer]
 
@@ -185,11 +187,8 @@ final class AgentMetrics: Sendable {
         CoreMetrics.Counter(label: "outpost_agent_namespace_lookups_total", dimensions: [("result", result)], factory: factory).increment()
     }
 
-    static let knownRoutes: Set<String> = Set(Hook.allCases.map(\.path) + ["/healthz", "/metrics"])
+    static let knownRoutes: Set<String> = Set(AgentResponder.routes.keys)
     static let commonCodes = [200, 400, 404, 405, 413, 500]
-
-    /// The metric handles of every known route (and its common status codes), made once: looking them up
-    /// in the registry by label on each request was a measurable share of a request's cost.
 
     func counter(route: String, code: Int) -> CoreMetrics.Counter {
         if let c = counters[route]?[code] { return c }

@@ -28,7 +28,9 @@ public final class TarWriter {
             archive_write_add_filter_gzip(a)
             archive_write_set_filter_option(a, "gzip", "timestamp", nil)
         }
-        archive_write_set_bytes_per_block(a, 10240)
+        // Large blocks: libarchive hands the sink one call per block, and 10 KB calls into zstd were a
+        // measurable share of writing a package. The bytes do not change: the last block is not padded.
+        archive_write_set_bytes_per_block(a, 1 << 20)
         archive_write_set_bytes_in_last_block(a, 1)
         let ctx = Unmanaged.passUnretained(sinkBox).toOpaque()
         let rc = archive_write_open(a, ctx, nil, { _, ctx, buf, len -> Int in
