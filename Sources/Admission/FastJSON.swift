@@ -168,16 +168,7 @@ struct FastJSON {
     /// `number()`'s checks without converting: only a number with an exponent can be out of range.
     private mutating func skipNumber() throws {
         let start = i
-        func digits() -> Int { let s = i; while i < bytes.count, bytes[i] >= 0x30, bytes[i] <= 0x39 { i += 1 }; return i - s }
-        if bytes[i] == UInt8(ascii: "-") { i += 1 }
-        let intStart = i
-        guard digits() > 0 else { throw fail("invalid number") }
-        if bytes[intStart] == 0x30, i - intStart > 1 { throw Failure(offset: start, reason: "leading zero in number") }
-        if i < bytes.count, bytes[i] == UInt8(ascii: ".") { i += 1; guard digits() > 0 else { throw fail("invalid fraction") } }
-        if i < bytes.count, bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") {
-            i = start
-            _ = try number()
-        }
+        if try scanNumber() { _ = try convertNumber(from: start) }
     }
 
     /// Checks one string (escapes, surrogate pairs, control characters, UTF-8) and moves past it without
@@ -208,17 +199,7 @@ struct FastJSON {
             switch e {
             case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
                  UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"): continue
-            case UInt8(ascii: "u"):
-                let scalar = try hex4()
-                if (0xD800...0xDBFF).contains(scalar) {
-                    guard i + 6 <= bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") else {
-                        throw fail("unpaired surrogate in \\u escape")
-                    }
-                    i += 2
-                    guard (0xDC00...0xDFFF).contains(try hex4()) else { throw fail("unpaired surrogate in \\u escape") }
-                } else if (0xDC00...0xDFFF).contains(scalar) {
-                    throw fail("unpaired surrogate in \\u escape")
-                }
+            case UInt8(ascii: "u"): _ = try escapedScalar()
             default: throw fail("invalid escape")
             }
         }
@@ -227,20 +208,45 @@ struct FastJSON {
 
     private mutating func number() throws -> JSONValue {
         let start = i
+        _ = try scanNumber()
+        return .number(try convertNumber(from: start))
+    }
+
+    /// Moves past one number, checking JSON's grammar for it; returns whether it has an exponent.
+    private mutating func scanNumber() throws -> Bool {
+        let start = i
         func digits() -> Int { let s = i; while i < bytes.count, bytes[i] >= 0x30, bytes[i] <= 0x39 { i += 1 }; return i - s }
         if bytes[i] == UInt8(ascii: "-") { i += 1 }
         let intStart = i
         guard digits() > 0 else { throw fail("invalid number") }
         if bytes[intStart] == 0x30, i - intStart > 1 { throw Failure(offset: start, reason: "leading zero in number") }
         if i < bytes.count, bytes[i] == UInt8(ascii: ".") { i += 1; guard digits() > 0 else { throw fail("invalid fraction") } }
-        if i < bytes.count, bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") {
-            i += 1
-            if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
-            guard digits() > 0 else { throw fail("invalid exponent") }
-        }
+        guard i < bytes.count, bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") else { return false }
+        i += 1
+        if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
+        guard digits() > 0 else { throw fail("invalid exponent") }
+        return true
+    }
+
+    /// The number scanned from `start` to here, which must be finite.
+    private func convertNumber(from start: Int) throws -> Double {
         let text = String(decoding: bytes[start..<i], as: UTF8.self)
         guard let d = Double(text), d.isFinite else { throw Failure(offset: start, reason: "number out of range") }
-        return .number(d)
+        return d
+    }
+
+    /// The scalar of a `\\u` escape (after the `u`), joining a surrogate pair; a lone surrogate is an error.
+    private mutating func escapedScalar() throws -> UInt32 {
+        let scalar = try hex4()
+        if (0xDC00...0xDFFF).contains(scalar) { throw fail("unpaired surrogate in \\u escape") }
+        guard (0xD800...0xDBFF).contains(scalar) else { return scalar }
+        guard i + 6 <= bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") else {
+            throw fail("unpaired surrogate in \\u escape")
+        }
+        i += 2
+        let low = try hex4()
+        guard (0xDC00...0xDFFF).contains(low) else { throw fail("unpaired surrogate in \\u escape") }
+        return 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
     }
 
     private mutating func hex4() throws -> UInt32 {
@@ -298,19 +304,7 @@ struct FastJSON {
             case UInt8(ascii: "r"): out.append(0x0D)
             case UInt8(ascii: "t"): out.append(0x09)
             case UInt8(ascii: "u"):
-                var scalar = try hex4()
-                if (0xD800...0xDBFF).contains(scalar) {
-                    guard i + 6 <= bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") else {
-                        throw fail("unpaired surrogate in \\u escape")
-                    }
-                    i += 2
-                    let low = try hex4()
-                    guard (0xDC00...0xDFFF).contains(low) else { throw fail("unpaired surrogate in \\u escape") }
-                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                } else if (0xDC00...0xDFFF).contains(scalar) {
-                    throw fail("unpaired surrogate in \\u escape")
-                }
-                guard let u = Unicode.Scalar(scalar) else { throw fail("invalid \\u escape") }
+                guard let u = Unicode.Scalar(try escapedScalar()) else { throw fail("invalid \\u escape") }
                 out.append(contentsOf: Array(String(Character(u)).utf8))
             default: throw fail("invalid escape")
             }

@@ -109,9 +109,13 @@ final class AgentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent, case .idle = state {
-            context.close(promise: nil)
-            return
+        if event is IdleStateHandler.IdleStateEvent {
+            // Nothing read or written for the idle time: an idle keep-alive connection, or a client that
+            // stopped sending in the middle of a request. Only a lookup in progress keeps it open.
+            if case .responding = state {} else {
+                context.close(promise: nil)
+                return
+            }
         }
         context.fireUserInboundEventTriggered(event)
     }
