@@ -98,13 +98,19 @@ final class AgentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         if head.method != .HEAD {
             context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: response.body)))), promise: nil)
         }
-        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        // Everything about this request is settled before `.end` is written: writing it hands the next
+        // pipelined request (held by HTTPServerPipelineHandler) to `channelRead` before it returns.
         responder.metrics.record(route: path, status: Int(response.status.code), duration: .nanoseconds(Int64((NIODeadline.now() - started).nanoseconds)))
         state = .idle
-        connections.setBusy(context.channel, false)
-        if !keepAlive {
-            let channel = context.channel
-            done.whenComplete { _ in channel.close(promise: nil) }
+        let channel = context.channel, connections = self.connections
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+            if !keepAlive {
+                channel.close(promise: nil)
+            } else if case .idle = handler.value.state {
+                // Idle only once the response is out, so a drain never closes a connection mid-answer.
+                connections.setBusy(channel, false)
+            }
         }
     }
 

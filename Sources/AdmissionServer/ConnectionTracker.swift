@@ -22,9 +22,15 @@ final class ConnectionTracker: Sendable {
         channel.closeFuture.whenComplete { [weak self] _ in self?.state.withLock { _ = $0.open.removeValue(forKey: id) } }
     }
 
+    /// Marks a connection as in or out of a request; one that goes idle while draining is closed.
     func setBusy(_ channel: any Channel, _ busy: Bool) {
         let id = ObjectIdentifier(channel)
-        state.withLock { s in if s.open[id] != nil { s.open[id]!.busy = busy } }
+        let closeNow = state.withLock { s -> Bool in
+            guard s.open[id] != nil else { return false }
+            s.open[id]!.busy = busy
+            return !busy && s.draining
+        }
+        if closeNow { channel.close(promise: nil) }
     }
 
     /// Stops keeping connections alive and closes the idle ones.

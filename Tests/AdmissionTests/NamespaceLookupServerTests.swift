@@ -152,6 +152,15 @@ import TestSupport
             #expect(skip.allowed && !skip.patched)
             let metrics = try ServerHarness.curl("https://localhost:\(port)/metrics", ca: dir + "/ca.crt").body
             #expect(metrics.contains(#"outpost_agent_namespace_lookups_total{result="error"} 2"#), "\(metrics)")
+            // Pipelined on one connection: the second request arrives while the first waits for its lookup,
+            // and is answered after it, in full (its body is completed only after the first answer).
+            let pipelined = try ServerHarness.pipelined(port: port, dir: dir, first: try Self.review(namespace: "apps", uid: "first"),
+                                                        second: try Self.review(namespace: "apps", uid: "second"))
+            #expect(pipelined.status == 0, "\(pipelined.err)")
+            let statuses = pipelined.out.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(6)) }
+            #expect(statuses == ["200 OK", "200 OK", "200 OK"], "\(pipelined.out.prefix(800))")
+            let firstAt = pipelined.out.range(of: #""uid":"first""#)?.lowerBound, secondAt = pipelined.out.range(of: #""uid":"second""#)?.lowerBound
+            #expect(firstAt != nil && secondAt != nil && firstAt! < secondAt!)
         }
     }
 

@@ -67,6 +67,35 @@ enum ServerHarness {
         return HTTPResult(status: status, body: lines.joined(separator: "\n"), exitCode: r.status)
     }
 
+    /// Two POSTs to /mutate/pod pipelined on one TLS connection (python3's ssl), then a GET /healthz with
+    /// Connection: close: the first request and half of the second are sent together, the rest of the
+    /// second only after the first answer has arrived. Returns everything the server sent, until it closed.
+    static func pipelined(port: Int, dir: String, first: String, second: String) throws -> ProcessResult {
+        try first.write(toFile: dir + "/pipelined-1.json", atomically: true, encoding: .utf8)
+        try second.write(toFile: dir + "/pipelined-2.json", atomically: true, encoding: .utf8)
+        let script = #"""
+        import socket, ssl, sys
+        port, ca, a, b = int(sys.argv[1]), sys.argv[2], open(sys.argv[3], "rb").read(), open(sys.argv[4], "rb").read()
+        def req(body): return b"POST /mutate/pod HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+        s = ssl.create_default_context(cafile=ca).wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname="localhost")
+        s.settimeout(15)
+        second = req(b)
+        half = len(second) - len(b) // 2
+        s.sendall(req(a) + second[:half])
+        data = b""
+        while len(data.split(b"HTTP/1.1 ")) < 2 or b"}}" not in data.split(b"HTTP/1.1 ")[1]: data += s.recv(65536)
+        s.sendall(second[half:] + b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        while True:
+            chunk = s.recv(65536)
+            if not chunk: break
+            data += chunk
+        sys.stdout.write(data.decode())
+        """#
+        try script.write(toFile: dir + "/pipeline.py", atomically: true, encoding: .utf8)
+        return try ProcessRunner.run("python3", [dir + "/pipeline.py", String(port), dir + "/ca.crt",
+                                                 dir + "/pipelined-1.json", dir + "/pipelined-2.json"])
+    }
+
     static func podReview(uid: String = "u-1", containers: Int = 1, annotationBytes: Int = 0) -> String {
         let cs = (0..<containers).map { #"{"name":"c\#($0)","image":"nginx:1.\#($0)"}"# }.joined(separator: ",")
         let pad = annotationBytes > 0 ? #","annotations":{"pad":"\#(String(repeating: "x", count: annotationBytes))"}"# : ""

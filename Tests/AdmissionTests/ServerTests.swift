@@ -104,6 +104,27 @@ import Glibc
         }
     }
 
+    /// HTTP/1.1 pipelining over one TLS connection (`ServerHarness.pipelined`): each request gets its own
+    /// answer, in order, and the server closes after the last. (Answers that wait for a namespace lookup
+    /// are pipelined in NamespaceLookupServerTests.)
+    @Test func pipelinedRequestsOnOneConnectionAreAnsweredInOrder() async throws {
+        try await withTemporaryDirectory("agent-pipeline") { dir in
+            try ServerHarness.makeCertificates(in: dir)
+            try ServerHarness.state(registry: "127.0.0.1:31999").write(toFile: dir + "/state.json", atomically: true, encoding: .utf8)
+            let (service, port) = try await ServerHarness.start(dir: dir)
+            defer { service.stop() }
+            let r = try ServerHarness.pipelined(port: port, dir: dir, first: ServerHarness.podReview(uid: "first"),
+                                                second: ServerHarness.podReview(uid: "second", containers: 3))
+            #expect(r.status == 0, "\(r.err)")
+            // Responses follow each other with no separator: count the status lines.
+            let statuses = r.out.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(6)) }
+            #expect(statuses == ["200 OK", "200 OK", "200 OK"], "\(r.out.prefix(600))")
+            let first = try #require(r.out.range(of: #""uid":"first""#)), second = try #require(r.out.range(of: #""uid":"second""#))
+            #expect(first.lowerBound < second.lowerBound)
+            #expect(r.out.hasSuffix("ok\n"))
+        }
+    }
+
     /// Hundreds of broken bodies in one curl run; the server must answer each with 200/400/413 and stay up.
     @Test func malformedInputFuzzingNeverCrashesIt() async throws {
         try await withTemporaryDirectory("agent-fuzz") { dir in
