@@ -96,6 +96,14 @@ enum ServerHarness {
                                                  dir + "/pipelined-1.json", dir + "/pipelined-2.json"])
     }
 
+    /// The status of each response in what `pipelined` returned (they follow each other with no
+    /// separator), and whether the request with uid "first" was answered before the one with "second".
+    static func pipelinedAnswers(_ out: String) -> (statuses: [String], inOrder: Bool) {
+        let statuses = out.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(6)) }
+        guard let first = out.range(of: #""uid":"first""#), let second = out.range(of: #""uid":"second""#) else { return (statuses, false) }
+        return (statuses, first.lowerBound < second.lowerBound)
+    }
+
     static func podReview(uid: String = "u-1", containers: Int = 1, annotationBytes: Int = 0) -> String {
         let cs = (0..<containers).map { #"{"name":"c\#($0)","image":"nginx:1.\#($0)"}"# }.joined(separator: ",")
         let pad = annotationBytes > 0 ? #","annotations":{"pad":"\#(String(repeating: "x", count: annotationBytes))"}"# : ""
