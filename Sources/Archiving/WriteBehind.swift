@@ -2,8 +2,8 @@ import CLinux
 
 /// Starts the kernel writing a file's data to disk while the file is still being produced, so the
 /// closing `fsync` waits for the last few megabytes instead of the whole file. Without it a 400 MB
-/// package spent its last 0.7 s with both cores idle, waiting in `fsync`. Durability is unchanged: the
-/// writer still calls `fsync` before it renames the file into place.
+/// package spent its last 0.7 s with both cores idle, waiting in `fsync`. Used only for files that are
+/// fsynced before their rename (`FileSink(syncOnFinish:)`, `package create --sync`).
 public struct WriteBehind: Sendable {
     /// How much new data is left to the page cache before writeback of it is started.
     public static let stride: Int64 = 8 << 20
