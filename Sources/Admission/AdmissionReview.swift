@@ -11,6 +11,9 @@ public struct AdmissionRequest: Sendable {
     public var subResource: String
     public var namespace: String
     public var object: JSONValue
+    /// The pod spec's fields when the pod hook's parse read them from the bytes; `object`'s `spec` is then
+    /// an empty placeholder. Nil otherwise: the hook reads the spec from `object`.
+    var podSpec: PodSpecFields?
 
     public init(apiVersion: String = "admission.k8s.io/v1", uid: String, operation: String = "CREATE",
                 kind: String = "", subResource: String = "", namespace: String = "", object: JSONValue) {
@@ -35,8 +38,8 @@ public struct AdmissionRequest: Sendable {
     /// `parse` on bytes already in an array (the server's request body).
     public static func parse(bytes: [UInt8], for hook: Hook? = nil) throws -> AdmissionRequest {
         // FastJSON bounds the nesting itself (maximumDepth), reporting the byte offset where it is exceeded.
-        let review: JSONValue
-        do { review = try FastJSON.parse(bytes: bytes, maxDepth: maximumDepth, filter: reviewFilter(hook)) } catch {
+        let review: JSONValue, podSpec: PodSpecFields?
+        do { (review, podSpec) = try FastJSON.parseReadingPodSpec(bytes: bytes, maxDepth: maximumDepth, filter: reviewFilter(hook)) } catch {
             throw AdmissionError.malformedJSON(String(describing: error).prefix(300).description)
         }
         guard review.objectValue != nil else { throw AdmissionError.malformedJSON("the body is not a JSON object") }
@@ -50,22 +53,21 @@ public struct AdmissionRequest: Sendable {
         guard let uid = req["uid"]?.stringValue, !uid.isEmpty else { throw AdmissionError.missingField("request.uid") }
         guard let op = req["operation"]?.stringValue else { throw AdmissionError.missingField("request.operation") }
         let object = req["object"] ?? .null
-        return AdmissionRequest(apiVersion: apiVersion, uid: uid, operation: op,
-                                kind: req["kind"]?["kind"]?.stringValue ?? "",
-                                subResource: req["subResource"]?.stringValue ?? "",
-                                namespace: req["namespace"]?.stringValue ?? "", object: object)
+        var request = AdmissionRequest(apiVersion: apiVersion, uid: uid, operation: op,
+                                       kind: req["kind"]?["kind"]?.stringValue ?? "",
+                                       subResource: req["subResource"]?.stringValue ?? "",
+                                       namespace: req["namespace"]?.stringValue ?? "", object: object)
+        request.podSpec = podSpec
+        return request
     }
 }
 
 extension AdmissionRequest {
-    /// What the pod hook reads: labels and annotations, and the name and image of each container and volume.
-    private static let podFilter: JSONFieldFilter = {
-        let container = JSONFieldFilter.only(["name": .everything, "image": .everything])
-        let metadata = JSONFieldFilter.only(["labels": .everything, "annotations": .everything])
-        return .only(["metadata": metadata, "spec": .only([
-            "initContainers": container, "containers": container, "ephemeralContainers": container, "volumes": container,
-        ])])
-    }()
+    /// What the pod hook reads: labels and annotations, and (as `PodSpecFields`) the name and image of each
+    /// container and volume.
+    private static let podFilter = JSONFieldFilter.only([
+        "metadata": .only(["labels": .everything, "annotations": .everything]), "spec": .podSpec,
+    ])
     private static let podReviewFilter = reviewFilter(object: podFilter)
     private static let anyReviewFilter = reviewFilter(object: .everything)
 
@@ -132,7 +134,9 @@ extension AdmissionResult {
         key(allowed ? "true" : "false")
         if !patch.isEmpty {
             key(#","patch":""#)
-            out.append(contentsOf: try patch.encoded().base64EncodedString().utf8)  // base64 needs no escaping
+            var document: [UInt8] = []
+            patch.write(into: &document)
+            JSONWriter.appendBase64(document, to: &out)  // base64 needs no escaping
             key(#"","patchType":"JSONPatch""#)
         }
         if let message {

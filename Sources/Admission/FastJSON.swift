@@ -7,15 +7,23 @@ import OutpostCore
 indirect enum JSONFieldFilter: Sendable {
     case everything
     case fields([(key: [UInt8], filter: JSONFieldFilter)])
+    /// A pod's `spec`: read into `PodSpecFields` (what the pod hook uses) instead of being built; the
+    /// value built in its place is an empty object. See `FastJSON.podSpec`.
+    case podSpec
 
     static func only(_ fields: [String: JSONFieldFilter]) -> JSONFieldFilter {
         .fields(fields.map { (Array($0.key.utf8), $0.value) })
     }
 
-    func filter<Key: Collection<UInt8>>(forKey key: Key) -> JSONFieldFilter? {
+    func filter(forKey key: UnsafeBufferPointer<UInt8>) -> JSONFieldFilter? {
         switch self {
         case .everything: return .everything
-        case .fields(let fields): return fields.first { $0.key.elementsEqual(key) }?.filter
+        case .podSpec: return nil
+        case .fields(let fields):
+            for field in fields where field.key.count == key.count {
+                if field.key.withUnsafeBufferPointer({ $0.equals(key) }) { return field.filter }
+            }
+            return nil
         }
     }
 }
@@ -34,11 +42,18 @@ struct FastJSON {
     }
 
     /// The document; valid for the whole parse (`parse` holds the array's storage).
-    private let bytes: UnsafeBufferPointer<UInt8>
-    private var i = 0
-    private let maxDepth: Int
+    let bytes: UnsafeBufferPointer<UInt8>
+    var i = 0
+    let maxDepth: Int
+    /// The last pod spec read under a `.podSpec` filter (the one whose placeholder is in the result).
+    private(set) var podSpec: PodSpecFields?
 
     static func parse(bytes: [UInt8], maxDepth: Int, filter: JSONFieldFilter = .everything) throws -> JSONValue {
+        try parseReadingPodSpec(bytes: bytes, maxDepth: maxDepth, filter: filter).value
+    }
+
+    /// `parse`, also returning the pod spec read under a `.podSpec` filter.
+    static func parseReadingPodSpec(bytes: [UInt8], maxDepth: Int, filter: JSONFieldFilter) throws -> (value: JSONValue, podSpec: PodSpecFields?) {
         // Unchecked reads: every index is compared with `count` before use, as the array version did.
         try bytes.withUnsafeBufferPointer { buffer in
             var p = FastJSON(bytes: buffer, maxDepth: maxDepth)
@@ -46,7 +61,7 @@ struct FastJSON {
             let v = try p.value(depth: 0, filter: filter)
             p.skipSpace()
             guard p.i == p.bytes.count else { throw p.fail("unexpected data after the document") }
-            return v
+            return (v, p.podSpec)
         }
     }
 
@@ -55,9 +70,9 @@ struct FastJSON {
         self.maxDepth = maxDepth
     }
 
-    private func fail(_ reason: String) -> Failure { Failure(offset: i, reason: reason) }
+    func fail(_ reason: String) -> Failure { Failure(offset: i, reason: reason) }
 
-    private mutating func skipSpace() {
+    mutating func skipSpace() {
         while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x0A || bytes[i] == 0x0D || bytes[i] == 0x09 { i += 1 }
     }
 
@@ -69,59 +84,83 @@ struct FastJSON {
         return v
     }
 
-    private mutating func value(depth: Int, filter: JSONFieldFilter) throws -> JSONValue {
+    /// Reads the object at `i` (which must be `{`, at nesting `depth`), calling `member` for each member
+    /// with the key's bytes (escapes decoded) and `i` at the member's value, which `member` must read.
+    /// The one place object syntax is checked, for built, skipped and typed reads alike.
+    mutating func members(depth: Int, _ member: (inout FastJSON, UnsafeBufferPointer<UInt8>) throws -> Void) throws {
+        guard depth < maxDepth else { throw fail("nested deeper than \(maxDepth) levels") }
+        i += 1
+        skipSpace()
+        if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return }
+        while true {
+            skipSpace()
+            guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
+            let keyStart = i
+            var decoded: String?
+            if try skipString() {
+                i = keyStart  // escapes in the key: decode it
+                decoded = try string()
+            }
+            let keyEnd = i
+            skipSpace()
+            guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("expected ':'") }
+            i += 1
+            skipSpace()
+            if decoded != nil {
+                try decoded!.withUTF8 { try member(&self, $0) }
+            } else {
+                try member(&self, UnsafeBufferPointer(rebasing: bytes[(keyStart + 1)..<(keyEnd - 1)]))
+            }
+            skipSpace()
+            guard i < bytes.count else { throw fail("unterminated object") }
+            if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
+            if bytes[i] == UInt8(ascii: "}") { i += 1; return }
+            throw fail("expected ',' or '}'")
+        }
+    }
+
+    /// Reads the array at `i` (which must be `[`), calling `element` with `i` at each element.
+    mutating func elements(depth: Int, _ element: (inout FastJSON) throws -> Void) throws {
+        guard depth < maxDepth else { throw fail("nested deeper than \(maxDepth) levels") }
+        i += 1
+        skipSpace()
+        if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return }
+        while true {
+            skipSpace()
+            try element(&self)
+            skipSpace()
+            guard i < bytes.count else { throw fail("unterminated array") }
+            if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
+            if bytes[i] == UInt8(ascii: "]") { i += 1; return }
+            throw fail("expected ',' or ']'")
+        }
+    }
+
+    /// The byte at `i`, or 0 at the end (which no value starts with).
+    var next: UInt8 { i < bytes.count ? bytes[i] : 0 }
+
+    mutating func value(depth: Int, filter: JSONFieldFilter) throws -> JSONValue {
         guard i < bytes.count else { throw fail("unexpected end of input") }
         switch bytes[i] {
         case UInt8(ascii: "{"):
-            guard depth < maxDepth else { throw fail("nested deeper than \(maxDepth) levels") }
-            i += 1
-            var object: [String: JSONValue] = [:]
-            skipSpace()
-            if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(object) }
-            while true {
-                skipSpace()
-                guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
-                let keyStart = i
-                let key: String
-                let keyFilter: JSONFieldFilter?
-                if case .everything = filter {
-                    key = try string()
-                    keyFilter = .everything
-                } else if try skipString() {
-                    // Escapes in the key: decode it to compare.
-                    i = keyStart
-                    key = try string()
-                    keyFilter = filter.filter(forKey: key.utf8)
-                } else {
-                    keyFilter = filter.filter(forKey: bytes[(keyStart + 1)..<(i - 1)])
-                    key = keyFilter == nil ? "" : String(decoding: bytes[(keyStart + 1)..<(i - 1)], as: UTF8.self)
-                }
-                skipSpace()
-                guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("expected ':'") }
-                i += 1
-                skipSpace()
-                if let keyFilter { object[key] = try value(depth: depth + 1, filter: keyFilter) } else { try skipValue(depth: depth + 1) }
-                skipSpace()
-                guard i < bytes.count else { throw fail("unterminated object") }
-                if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-                if bytes[i] == UInt8(ascii: "}") { i += 1; return .object(object) }
-                throw fail("expected ',' or '}'")
+            if case .podSpec = filter {
+                podSpec = try readPodSpec(depth: depth)
+                return .object([:])
             }
+            // Collected first, so the dictionary is built once at its size; of duplicate keys the last wins.
+            var members: [(String, JSONValue)] = []
+            try self.members(depth: depth) { p, key in
+                guard let keyFilter = filter.filter(forKey: key) else { return try p.skipValue(depth: depth + 1) }
+                members.append((String(decoding: key, as: UTF8.self), try p.value(depth: depth + 1, filter: keyFilter)))
+            }
+            return .object(Dictionary(members, uniquingKeysWith: { _, last in last }))
         case UInt8(ascii: "["):
-            guard depth < maxDepth else { throw fail("nested deeper than \(maxDepth) levels") }
-            i += 1
             var array: [JSONValue] = []
-            skipSpace()
-            if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return .array(array) }
-            while true {
-                skipSpace()
-                array.append(try value(depth: depth + 1, filter: filter))
-                skipSpace()
-                guard i < bytes.count else { throw fail("unterminated array") }
-                if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-                if bytes[i] == UInt8(ascii: "]") { i += 1; return .array(array) }
-                throw fail("expected ',' or ']'")
-            }
+            // A pod spec that is not an object is built whole: the hook refuses it, naming what it is.
+            let elementFilter: JSONFieldFilter
+            if case .podSpec = filter { elementFilter = .everything } else { elementFilter = filter }
+            try elements(depth: depth) { p in array.append(try p.value(depth: depth + 1, filter: elementFilter)) }
+            return .array(array)
         case UInt8(ascii: "\""): return .string(try string())
         case UInt8(ascii: "t"): return try literal("true", .bool(true))
         case UInt8(ascii: "f"): return try literal("false", .bool(false))
@@ -132,37 +171,23 @@ struct FastJSON {
     }
 
     /// Reads one value without building it, with the same checks (and errors) as `value`.
-    private mutating func skipValue(depth: Int) throws {
+    mutating func skipValue(depth: Int) throws {
         guard i < bytes.count else { throw fail("unexpected end of input") }
         switch bytes[i] {
-        case UInt8(ascii: "{"), UInt8(ascii: "["):
-            guard depth < maxDepth else { throw fail("nested deeper than \(maxDepth) levels") }
-            let isObject = bytes[i] == UInt8(ascii: "{")
-            let close = isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")
-            i += 1
-            skipSpace()
-            if i < bytes.count, bytes[i] == close { i += 1; return }
-            while true {
-                skipSpace()
-                if isObject {
-                    guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
-                    _ = try skipString()
-                    skipSpace()
-                    guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("expected ':'") }
-                    i += 1
-                    skipSpace()
-                }
-                try skipValue(depth: depth + 1)
-                skipSpace()
-                guard i < bytes.count else { throw fail(isObject ? "unterminated object" : "unterminated array") }
-                if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-                if bytes[i] == close { i += 1; return }
-                throw fail(isObject ? "expected ',' or '}'" : "expected ',' or ']'")
-            }
+        case UInt8(ascii: "{"): try members(depth: depth) { p, _ in try p.skipValue(depth: depth + 1) }
+        case UInt8(ascii: "["): try elements(depth: depth) { p in try p.skipValue(depth: depth + 1) }
         case UInt8(ascii: "\""): _ = try skipString()
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try skipNumber()
         default: _ = try value(depth: depth, filter: .everything)  // literals (and errors): nothing to save
         }
+    }
+
+    /// The string at `i` if there is one, else nil with the value skipped: what `JSONValue.stringValue`
+    /// gives for a member, without building anything else.
+    mutating func stringOrSkip(depth: Int) throws -> String? {
+        if next == UInt8(ascii: "\"") { return try string() }
+        try skipValue(depth: depth)
+        return nil
     }
 
     /// `number()`'s checks without converting: only a number with an exponent can be out of range.
@@ -171,18 +196,47 @@ struct FastJSON {
         if try scanNumber() { _ = try convertNumber(from: start) }
     }
 
+    /// Moves `i` past bytes that need no attention inside a string (anything but `"`, `\\` and control
+    /// bytes), eight at a time; returns whether any of them was non-ASCII. Stops at such a byte or near the
+    /// end; the caller reads from there one byte at a time.
+    @inline(__always)
+    private mutating func skipPlainRun() -> Bool {
+        guard let base = bytes.baseAddress else { return false }
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        var seen: UInt64 = 0
+        while i &+ 8 <= bytes.count {
+            let w = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+            // A byte below n in x sets its high bit in (x - n·ones) & ~x (exact for "is there one").
+            let quote = w ^ (ones &* 0x22), backslash = w ^ (ones &* 0x5C)
+            let stop = (((w &- ones &* 0x20) & ~w) | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)) & highs
+            if stop != 0 {
+                // The lowest flagged byte is the first one needing attention (bits above it may be false alarms);
+                // the bytes before it are plain. Little-endian: the first byte is the lowest.
+                let plain = stop.littleEndian.trailingZeroBitCount / 8
+                seen |= w & ((1 << (UInt64(plain) &* 8)) &- 1)
+                i &+= plain
+                return seen & highs != 0
+            }
+            seen |= w
+            i &+= 8
+        }
+        return seen & highs != 0
+    }
+
     /// Checks one string (escapes, surrogate pairs, control characters, UTF-8) and moves past it without
     /// building it. Returns whether it held an escape.
-    private mutating func skipString() throws -> Bool {
+    mutating func skipString() throws -> Bool {
         i += 1  // opening quote
         let start = i
         var escaped = false, ascii = true
-        while i < bytes.count {
+        while true {
+            if skipPlainRun() { ascii = false }
+            guard i < bytes.count else { break }
             let c = bytes[i]
             if c == UInt8(ascii: "\"") {
                 // The raw bytes between escapes are what `string()` keeps, and escapes are ASCII, so the
                 // raw span is valid UTF-8 exactly when the decoded string is.
-                if !ascii, String(validating: bytes[start..<i], as: UTF8.self) == nil {
+                if !ascii, !Self.isValidUTF8(UnsafeBufferPointer(rebasing: bytes[start..<i])) {
                     throw Failure(offset: start, reason: "invalid UTF-8 in string")
                 }
                 i += 1
@@ -267,28 +321,58 @@ struct FastJSON {
         return v
     }
 
-    private mutating func string() throws -> String {
+    /// Whether `b` is well-formed UTF-8 (Unicode's table 3-7: no overlong forms, no surrogates, at most
+    /// U+10FFFF): what `String(validating:)` accepts, without its generic code on the hot path.
+    static func isValidUTF8(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        var k = 0
+        while k < b.count {
+            let c = b[k]
+            if c < 0x80 { k += 1; continue }
+            let length: Int, low: UInt8, high: UInt8  // the allowed range of the second byte
+            switch c {
+            case 0xC2...0xDF: (length, low, high) = (2, 0x80, 0xBF)
+            case 0xE0: (length, low, high) = (3, 0xA0, 0xBF)
+            case 0xE1...0xEC, 0xEE...0xEF: (length, low, high) = (3, 0x80, 0xBF)
+            case 0xED: (length, low, high) = (3, 0x80, 0x9F)
+            case 0xF0: (length, low, high) = (4, 0x90, 0xBF)
+            case 0xF1...0xF3: (length, low, high) = (4, 0x80, 0xBF)
+            case 0xF4: (length, low, high) = (4, 0x80, 0x8F)
+            default: return false
+            }
+            guard k + length <= b.count, b[k + 1] >= low, b[k + 1] <= high else { return false }
+            for j in 2..<length where b[k + j] & 0xC0 != 0x80 { return false }
+            k += length
+        }
+        return true
+    }
+
+    mutating func string() throws -> String {
         i += 1  // opening quote
         let start = i
         // fast path: no escapes
-        while i < bytes.count {
+        var ascii = true
+        while true {
+            if skipPlainRun() { ascii = false }
+            guard i < bytes.count else { break }
             let c = bytes[i]
             if c == UInt8(ascii: "\"") {
-                guard let s = String(validating: bytes[start..<i], as: UTF8.self) else { throw Failure(offset: start, reason: "invalid UTF-8 in string") }
+                let raw = UnsafeBufferPointer(rebasing: bytes[start..<i])
+                guard ascii || Self.isValidUTF8(raw) else { throw Failure(offset: start, reason: "invalid UTF-8 in string") }
                 i += 1
-                return s
+                return String(decoding: raw, as: UTF8.self)
             }
             if c == UInt8(ascii: "\\") { break }
             if c < 0x20 { throw fail("control character in string") }
+            if c >= 0x80 { ascii = false }
             i += 1
         }
         var out = [UInt8](bytes[start..<i])
         while i < bytes.count {
             let c = bytes[i]
             if c == UInt8(ascii: "\"") {
-                guard let s = String(validating: out, as: UTF8.self) else { throw Failure(offset: start, reason: "invalid UTF-8 in string") }
+                guard out.withUnsafeBufferPointer(Self.isValidUTF8) else { throw Failure(offset: start, reason: "invalid UTF-8 in string") }
                 i += 1
-                return s
+                return String(decoding: out, as: UTF8.self)
             }
             if c < 0x20 { throw fail("control character in string") }
             if c != UInt8(ascii: "\\") { out.append(c); i += 1; continue }

@@ -27,7 +27,13 @@ extension Array where Element == PatchOperation {
     /// the operations: the same bytes as encoding `map(\.json)`, without building those objects.
     public func encoded() throws -> Data {
         var out: [UInt8] = []
-        out.reserveCapacity(256 * count)
+        write(into: &out)
+        return Data(out)
+    }
+
+    /// Appends the patch document's bytes to `out`.
+    func write(into out: inout [UInt8]) {
+        out.reserveCapacity(out.count + 256 * count)
         out.append(UInt8(ascii: "["))
         for (i, operation) in enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
@@ -40,6 +46,5 @@ extension Array where Element == PatchOperation {
             out.append(UInt8(ascii: "}"))
         }
         out.append(UInt8(ascii: "]"))
-        return Data(out)
     }
 }

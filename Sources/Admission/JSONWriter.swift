@@ -30,15 +30,59 @@ enum JSONWriter {
         case .object(let o):
             out.append(UInt8(ascii: "{"))
             // Sorted by UTF-8 bytes, which for the ASCII keys of Kubernetes objects is JSONEncoder's order.
-            let keys = o.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-            for (i, key) in keys.enumerated() {
+            let members = o.sorted { utf8Precedes($0.key, $1.key) }
+            for (i, member) in members.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                writeString(key, into: &out)
+                writeString(member.key, into: &out)
                 out.append(UInt8(ascii: ":"))
-                write(o[key]!, into: &out)
+                write(member.value, into: &out)
             }
             out.append(UInt8(ascii: "}"))
         }
+    }
+
+    /// Whether `a`'s UTF-8 bytes sort before `b`'s.
+    static func utf8Precedes(_ a: String, _ b: String) -> Bool {
+        var (a, b) = (a, b)
+        return a.withUTF8 { a in
+            b.withUTF8 { b in
+                let n = min(a.count, b.count)
+                if n > 0, let pa = a.baseAddress, let pb = b.baseAddress {
+                    let c = memcmp(pa, pb, n)
+                    if c != 0 { return c < 0 }
+                }
+                return a.count < b.count
+            }
+        }
+    }
+
+    private static let base64Alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    /// Appends standard base64 (RFC 4648, padded, no line breaks) of `bytes`: what
+    /// `Data.base64EncodedString()` gives, without the intermediate string.
+    static func appendBase64(_ bytes: [UInt8], to out: inout [UInt8]) {
+        let encoded = [UInt8](unsafeUninitializedCapacity: (bytes.count + 2) / 3 * 4) { buffer, written in
+            base64Alphabet.withUnsafeBufferPointer { alphabet in
+                bytes.withUnsafeBufferPointer { input in
+                    var i = 0, o = 0
+                    func put(_ v: UInt32) { buffer[o] = alphabet[Int(v & 63)]; o += 1 }
+                    while i + 3 <= input.count {
+                        let v = UInt32(input[i]) << 16 | UInt32(input[i + 1]) << 8 | UInt32(input[i + 2])
+                        put(v >> 18); put(v >> 12); put(v >> 6); put(v)
+                        i += 3
+                    }
+                    let rest = input.count - i
+                    if rest > 0 {
+                        let v = UInt32(input[i]) << 16 | (rest == 2 ? UInt32(input[i + 1]) << 8 : 0)
+                        put(v >> 18); put(v >> 12)
+                        if rest == 2 { put(v >> 6) } else { buffer[o] = UInt8(ascii: "="); o += 1 }
+                        buffer[o] = UInt8(ascii: "="); o += 1
+                    }
+                    written = o
+                }
+            }
+        }
+        out.append(contentsOf: encoded)
     }
 
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)

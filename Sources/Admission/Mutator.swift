@@ -82,7 +82,7 @@ public struct Mutator: Sendable {
         }
         do {
             switch hook {
-            case .pod: return try PodHook(config: config).mutate(object, subResource: request.subResource)
+            case .pod: return try PodHook(config: config).mutate(object, subResource: request.subResource, readSpec: request.podSpec)
             case .fluxGitRepository: return try FluxHooks(config: config).gitRepository(object)
             case .fluxHelmRepository: return try FluxHooks(config: config).helmRepository(object)
             case .fluxOCIRepository: return try FluxHooks(config: config).ociRepository(object, operation: request.operation)

@@ -17,25 +17,33 @@ struct PodHook {
         return "zarf.dev/\(n)"
     }
 
-    func mutate(_ pod: ObjectView, subResource: String) throws -> AdmissionResult {
+    /// `readSpec` is the spec's fields when the parse already read them (`AdmissionRequest.podSpec`).
+    func mutate(_ pod: ObjectView, subResource: String, readSpec: PodSpecFields? = nil) throws -> AdmissionResult {
+        let ephemeralOnly: Bool
         switch subResource {
-        case "": break
-        case "ephemeralcontainers": return try ephemeral(pod)
+        case "": ephemeralOnly = false
+        case "ephemeralcontainers": ephemeralOnly = true
         default: throw AdmissionError.unsupportedSubresource(subResource)
         }
-        if pod.labels["zarf-agent"] == "patched" { return .allow() }
-        guard let spec = pod.json["spec"], spec.objectValue != nil else { throw AdmissionError.missingField("spec") }
+        if !ephemeralOnly, pod.labels["zarf-agent"] == "patched" { return .allow() }
+        guard let specJSON = pod.json["spec"], specJSON.objectValue != nil else { throw AdmissionError.missingField("spec") }
+        let spec = readSpec ?? PodSpecFields(json: specJSON)
 
         var patches = pod.metadataPatch()
-        patches.append(.add("/spec/imagePullSecrets", [["name": .string(Self.pullSecret)]]))
         var annotations = pod.annotationsJSON
-        for list in ["initContainers", "containers", "ephemeralContainers"] {
+        if ephemeralOnly {
+            // The `pods/ephemeralcontainers` subresource: only ephemeral container images and their annotations.
+            patches += try containerPatches(spec, list: .ephemeralContainers, annotations: &annotations)
+            patches.append(.add("/metadata/annotations", .object(annotations)))
+            return .allow(patches)
+        }
+        patches.append(.add("/spec/imagePullSecrets", [["name": .string(Self.pullSecret)]]))
+        for list in PodSpecFields.ContainerList.allCases {
             patches += try containerPatches(spec, list: list, annotations: &annotations)
         }
-        for (i, volume) in (spec["volumes"]?.arrayValue ?? []).enumerated() {
-            guard let image = volume["image"], image.objectValue != nil else { continue }
-            let name = volume["name"]?.stringValue ?? "\(i)"
-            guard let reference = image["reference"]?.stringValue, !reference.isEmpty else {
+        for (i, volume) in spec.volumes.enumerated() where volume.hasImageSource {
+            let name = volume.name ?? "\(i)"
+            guard let reference = volume.reference, !reference.isEmpty else {
                 throw AdmissionError.invalidReference(field: "spec.volumes[\(i)].image.reference", value: "",
                     reason: "volume \"\(name)\" has an image volume source with an empty reference")
             }
@@ -49,26 +57,17 @@ struct PodHook {
         return .allow(patches)
     }
 
-    /// The `pods/ephemeralcontainers` subresource: only ephemeral container images and their annotations.
-    private func ephemeral(_ pod: ObjectView) throws -> AdmissionResult {
-        guard let spec = pod.json["spec"], spec.objectValue != nil else { throw AdmissionError.missingField("spec") }
-        var patches = pod.metadataPatch()
-        var annotations = pod.annotationsJSON
-        patches += try containerPatches(spec, list: "ephemeralContainers", annotations: &annotations)
-        patches.append(.add("/metadata/annotations", .object(annotations)))
-        return .allow(patches)
-    }
-
-    private func containerPatches(_ spec: JSONValue, list: String, annotations: inout [String: JSONValue]) throws -> [PatchOperation] {
+    private func containerPatches(_ spec: PodSpecFields, list: PodSpecFields.ContainerList,
+                                  annotations: inout [String: JSONValue]) throws -> [PatchOperation] {
         var patches: [PatchOperation] = []
-        for (i, container) in (spec[list]?.arrayValue ?? []).enumerated() {
-            func field() -> String { "spec.\(list)[\(i)].image" }
-            guard let image = container["image"]?.stringValue, !image.isEmpty else {
+        for (i, container) in spec[list].enumerated() {
+            func field() -> String { "spec.\(list.rawValue)[\(i)].image" }
+            guard let image = container.image, !image.isEmpty else {
                 throw AdmissionError.invalidReference(field: field(), value: "", reason: "the container has no image")
             }
             let replacement = try References.image(image, target: config.registryAddress, field: field())
-            annotations[Self.annotationKey("image", container["name"]?.stringValue ?? "\(i)")] = .string(image)
-            patches.append(.replace("/spec/\(list)/\(i)/image", .string(replacement)))
+            annotations[Self.annotationKey("image", container.name ?? "\(i)")] = .string(image)
+            patches.append(.replace("/spec/\(list.rawValue)/\(i)/image", .string(replacement)))
         }
         return patches
     }

@@ -12,5 +12,20 @@ public enum CRC32 {
         return crc ^ 0xFFFF_FFFF
     }
 
-    public static func checksum(_ string: String) -> UInt32 { checksum(string.utf8) }
+    public static func checksum(_ string: String) -> UInt32 {
+        var string = string
+        return string.withUTF8 { checksum($0) }
+    }
+
+    /// The checksum of `ref.name` (`registry/repository`) without building it.
+    public static func checksum(name ref: ImageReference) -> UInt32 {
+        var crc: UInt32 = 0xFFFF_FFFF
+        let table = Self.table
+        func add(_ b: UInt8) { crc = table[Int((crc ^ UInt32(b)) & 0xFF)] ^ (crc >> 8) }
+        var (registry, repository) = (ref.registry, ref.repository)
+        registry.withUTF8 { for b in $0 { add(b) } }
+        add(UInt8(ascii: "/"))
+        repository.withUTF8 { for b in $0 { add(b) } }
+        return crc ^ 0xFFFF_FFFF
+    }
 }

@@ -67,10 +67,16 @@ public struct ImageReference: Hashable, Sendable, CustomStringConvertible {
         let pathBytes = bytes[pathStart..<hi]
         var path = string(pathBytes)
         if registry == "docker.io" && !pathBytes.contains(UInt8(ascii: "/")) { path = "library/" + path }
-        for component in path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false) {
+        // The components of the path, checked in place ("library", when added, is valid).
+        var start = pathBytes.startIndex
+        while true {
+            let end = pathBytes[start...].firstIndex(of: UInt8(ascii: "/")) ?? pathBytes.endIndex
+            let component = pathBytes[start..<end]
             if component.isEmpty { throw fail("empty path component") }
-            if Self.hasUppercase(component, String(Substring(component))) { throw fail("repository name must be lowercase") }
-            guard Self.isValidPathComponent(component) else { throw fail("invalid path component \"\(Substring(component))\"") }
+            if Self.hasUppercase(component, string(component)) { throw fail("repository name must be lowercase") }
+            guard Self.isValidPathComponent(component) else { throw fail("invalid path component \"\(string(component))\"") }
+            guard end < pathBytes.endIndex else { break }
+            start = end + 1
         }
         // Past the checks every byte is ASCII, so bytes count characters.
         guard registry.utf8.count + 1 + path.utf8.count <= 255 else { throw fail("repository name longer than 255 characters") }
@@ -133,42 +139,61 @@ public struct ImageReference: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`
-    static func isValidPathComponent<Bytes: Collection<UInt8>>(_ c: Bytes) -> Bool {
-        let chars = Array(c)
-        guard let f = chars.first, let l = chars.last, isAlnumLower(f), isAlnumLower(l) else { return false }
-        var i = 0
-        while i < chars.count {
-            if isAlnumLower(chars[i]) { i += 1; continue }
-            var j = i
-            while j < chars.count && !isAlnumLower(chars[j]) { j += 1 }
-            let sep = chars[i..<j]
-            let dashes = sep.allSatisfy { $0 == UInt8(ascii: "-") }
-            guard sep.elementsEqual(".".utf8) || sep.elementsEqual("_".utf8) || sep.elementsEqual("__".utf8) || dashes else { return false }
-            i = j
+    static func isValidPathComponent<Bytes: BidirectionalCollection<UInt8>>(_ c: Bytes) -> Bool {
+        guard let f = c.first, let l = c.last, isAlnumLower(f), isAlnumLower(l) else { return false }
+        // Between alphanumeric runs: ".", "_", "__" or one or more "-" (first and last are alphanumeric).
+        var separator: (byte: UInt8, count: Int)? = nil
+        for b in c {
+            if isAlnumLower(b) {
+                if let (byte, count) = separator {
+                    switch byte {
+                    case UInt8(ascii: "."): guard count == 1 else { return false }
+                    case UInt8(ascii: "_"): guard count <= 2 else { return false }
+                    default: break  // "-", any number
+                    }
+                    separator = nil
+                }
+                continue
+            }
+            guard b == UInt8(ascii: ".") || b == UInt8(ascii: "_") || b == UInt8(ascii: "-") else { return false }
+            if let (byte, count) = separator {
+                guard byte == b else { return false }
+                separator = (byte, count + 1)
+            } else {
+                separator = (b, 1)
+            }
         }
         return true
     }
 
     static func isValidDomain(_ d: String) -> Bool {
-        let b = Array(d.utf8)
+        let b = d.utf8
         if b.first == UInt8(ascii: "[") {
             guard let close = b.firstIndex(of: UInt8(ascii: "]")) else { return false }
-            let rest = b[(close + 1)...]
+            let rest = b[b.index(after: close)...]
             if !rest.isEmpty {
                 guard rest.first == UInt8(ascii: ":"), rest.count > 1, rest.dropFirst().allSatisfy(isDigit) else { return false }
             }
-            return b[1..<close].allSatisfy { isLowerHex($0) || ($0 >= 65 && $0 <= 70) || $0 == UInt8(ascii: ":") }
+            return b[b.index(after: b.startIndex)..<close].allSatisfy { isLowerHex($0) || ($0 >= 65 && $0 <= 70) || $0 == UInt8(ascii: ":") }
         }
-        var hostEnd = b.count
+        var hostEnd = b.endIndex
         if let colon = b.lastIndex(of: UInt8(ascii: ":")) {
-            let port = b[(colon + 1)...]
+            let port = b[b.index(after: colon)...]
             guard !port.isEmpty, port.allSatisfy(isDigit) else { return false }
             hostEnd = colon
         }
-        for label in b[..<hostEnd].split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false) {
-            guard let f = label.first, let l = label.last, isAlnum(f), isAlnum(l),
-                  label.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "-") }) else { return false }
+        // Labels separated by ".": alphanumeric at both ends, "-" allowed inside.
+        var previous: UInt8 = UInt8(ascii: ".")
+        for c in b[..<hostEnd] {
+            if c == UInt8(ascii: ".") {
+                guard isAlnum(previous) else { return false }
+            } else if c == UInt8(ascii: "-") {
+                guard previous != UInt8(ascii: ".") else { return false }
+            } else {
+                guard isAlnum(c) else { return false }
+            }
+            previous = c
         }
-        return true
+        return isAlnum(previous)
     }
 }

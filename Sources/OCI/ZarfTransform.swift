@@ -14,9 +14,15 @@ public enum ZarfTransform {
     }
 
     public static func image(_ ref: ImageReference, targetHost: String) -> String {
-        if ref.registry == targetHost || ref.normalized.hasPrefix(targetHost + "/") { return ref.normalized }
+        if ref.registry == targetHost { return ref.normalized }
+        // `normalized` starts with the registry, so it can start with the target only when one of the two
+        // starts with the other; only then is it built to compare.
+        let (registry, target) = (ref.registry.utf8, targetHost.utf8)
+        if registry.starts(with: target) || target.starts(with: registry), ref.normalized.hasPrefix(targetHost + "/") {
+            return ref.normalized
+        }
         if let d = ref.digest { return "\(targetHost)/\(ref.repository)@\(d)" }
-        let crc = CRC32.checksum(ref.name)
+        let crc = CRC32.checksum(name: ref)
         return "\(targetHost)/\(ref.repository):\(ref.effectiveTag ?? "latest")-zarf-\(crc)"
     }
 
