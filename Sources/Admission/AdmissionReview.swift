@@ -37,9 +37,14 @@ public struct AdmissionRequest: Sendable {
 
     /// `parse` on bytes already in an array (the server's request body).
     public static func parse(bytes: [UInt8], for hook: Hook? = nil) throws -> AdmissionRequest {
+        try bytes.withUnsafeBufferPointer { try parse(buffer: $0, for: hook) }
+    }
+
+    /// `parse` on bytes in place (the server's receive buffer), valid for the call.
+    public static func parse(buffer: UnsafeBufferPointer<UInt8>, for hook: Hook? = nil) throws -> AdmissionRequest {
         // FastJSON bounds the nesting itself (maximumDepth), reporting the byte offset where it is exceeded.
         let review: JSONValue, podSpec: PodSpecFields?
-        do { (review, podSpec) = try FastJSON.parseReadingPodSpec(bytes: bytes, maxDepth: maximumDepth, filter: reviewFilter(hook)) } catch {
+        do { (review, podSpec) = try FastJSON.parseReadingPodSpec(buffer: buffer, maxDepth: maximumDepth, filter: reviewFilter(hook)) } catch {
             throw AdmissionError.malformedJSON(String(describing: error).prefix(300).description)
         }
         guard review.objectValue != nil else { throw AdmissionError.malformedJSON("the body is not a JSON object") }

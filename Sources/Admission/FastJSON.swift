@@ -54,15 +54,17 @@ struct FastJSON {
 
     /// `parse`, also returning the pod spec read under a `.podSpec` filter.
     static func parseReadingPodSpec(bytes: [UInt8], maxDepth: Int, filter: JSONFieldFilter) throws -> (value: JSONValue, podSpec: PodSpecFields?) {
+        try bytes.withUnsafeBufferPointer { try parseReadingPodSpec(buffer: $0, maxDepth: maxDepth, filter: filter) }
+    }
+
+    static func parseReadingPodSpec(buffer: UnsafeBufferPointer<UInt8>, maxDepth: Int, filter: JSONFieldFilter) throws -> (value: JSONValue, podSpec: PodSpecFields?) {
         // Unchecked reads: every index is compared with `count` before use, as the array version did.
-        try bytes.withUnsafeBufferPointer { buffer in
-            var p = FastJSON(bytes: buffer, maxDepth: maxDepth)
-            p.skipSpace()
-            let v = try p.value(depth: 0, filter: filter)
-            p.skipSpace()
-            guard p.i == p.bytes.count else { throw p.fail("unexpected data after the document") }
-            return (v, p.podSpec)
-        }
+        var p = FastJSON(bytes: buffer, maxDepth: maxDepth)
+        p.skipSpace()
+        let v = try p.value(depth: 0, filter: filter)
+        p.skipSpace()
+        guard p.i == p.bytes.count else { throw p.fail("unexpected data after the document") }
+        return (v, p.podSpec)
     }
 
     private init(bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) {

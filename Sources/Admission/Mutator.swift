@@ -41,8 +41,13 @@ public struct Mutator: Sendable {
     /// Zarf's rule: the object's label decides first, then the namespace's; otherwise the policy.
     public static func shouldMutate(objectLabels: [String: String], namespaceLabels: [String: String],
                                     policy: MutationPolicy) -> Bool {
-        for labels in [objectLabels, namespaceLabels] {
-            switch labels[agentLabel] {
+        shouldMutate(objectAgentLabel: objectLabels[agentLabel], namespaceAgentLabel: namespaceLabels[agentLabel], policy: policy)
+    }
+
+    /// The same rule on the two `zarf.dev/agent` values alone.
+    static func shouldMutate(objectAgentLabel: String?, namespaceAgentLabel: String?, policy: MutationPolicy) -> Bool {
+        for value in [objectAgentLabel, namespaceAgentLabel] {
+            switch value {
             case "mutate": return true
             case "ignore", "skip": return false
             default: continue
@@ -70,19 +75,22 @@ public struct Mutator: Sendable {
               + "or label the object zarf.dev/agent=skip or =mutate so its namespace need not be read.", code: 500)
     }
 
-    /// Mutates `request` with `hook`. Errors become denials carrying the reason.
-    public func mutate(_ hook: Hook, _ request: AdmissionRequest, namespaceLabels: [String: String] = [:]) -> AdmissionResult {
+    /// Mutates `request` with `hook`. Errors become denials carrying the reason. `memo` remembers image
+    /// rewrites for the caller's later requests (the server keeps one per connection).
+    public func mutate(_ hook: Hook, _ request: AdmissionRequest, namespaceLabels: [String: String] = [:],
+                       memo: ImageRewriteMemo? = nil) -> AdmissionResult {
         guard request.operation == "CREATE" || request.operation == "UPDATE" else {
             return .allow(message: "operation \(request.operation) is not mutated")
         }
         guard request.object.objectValue != nil else { return .deny(AdmissionError.missingField("request.object").description) }
         let object = ObjectView(request.object)
-        guard Self.shouldMutate(objectLabels: object.labels, namespaceLabels: namespaceLabels, policy: config.policy) else {
+        guard Self.shouldMutate(objectAgentLabel: object.label(Self.agentLabel), namespaceAgentLabel: namespaceLabels[Self.agentLabel],
+                                policy: config.policy) else {
             return .allow()
         }
         do {
             switch hook {
-            case .pod: return try PodHook(config: config).mutate(object, subResource: request.subResource, readSpec: request.podSpec)
+            case .pod: return try PodHook(config: config, memo: memo).mutate(object, subResource: request.subResource, readSpec: request.podSpec)
             case .fluxGitRepository: return try FluxHooks(config: config).gitRepository(object)
             case .fluxHelmRepository: return try FluxHooks(config: config).helmRepository(object)
             case .fluxOCIRepository: return try FluxHooks(config: config).ociRepository(object, operation: request.operation)
@@ -114,6 +122,8 @@ struct ObjectView {
     var labelsJSON: [String: JSONValue] { json["metadata"]?["labels"]?.objectValue ?? [:] }
     var annotationsJSON: [String: JSONValue] { json["metadata"]?["annotations"]?.objectValue ?? [:] }
     var labels: [String: String] { labelsJSON.compactMapValues(\.stringValue) }
+    /// One label's value when it is a string (without building `labels`).
+    func label(_ key: String) -> String? { json["metadata"]?["labels"]?[key]?.stringValue }
 
     /// `add /metadata` when the object has none, so the label and annotation patches apply.
     func metadataPatch() -> [PatchOperation] { hasMetadata ? [] : [.add("/metadata", [:])] }

@@ -17,7 +17,8 @@ struct AgentResponse: Sendable {
 
 /// What the agent answers to one request, apart from the HTTP transport: routes, content type, body limit,
 /// parsing and mutation. Synchronous except for namespace label lookups, which need the Kubernetes API:
-/// `respond` says so with `.needsNamespaceLabels` and the caller awaits `respondWithNamespaceLabels`.
+/// `respond` says so with `.needsNamespaceLabels`; the caller awaits `namespaceLabels(for:)` and then
+/// answers with `respond(_:_:namespaceLabels:)` back on its event loop.
 struct AgentResponder: Sendable {
     let material: ServerMaterial
     let metrics: AgentMetrics
@@ -42,8 +43,9 @@ struct AgentResponder: Sendable {
 
     static func route(path: String) -> Route { routes[path] ?? .notFound }
 
-    /// The answer to `method path` with the whole body (nil when it was over the limit).
-    func respond(method: HTTPMethod, path: String, contentType: String, body: ByteBuffer?) -> Outcome {
+    /// The answer to `method path` with the whole body (nil when it was over the limit). `memo` holds the
+    /// connection's earlier image rewrites.
+    func respond(method: HTTPMethod, path: String, contentType: String, body: ByteBuffer?, memo: ImageRewriteMemo? = nil) -> Outcome {
         switch Self.route(path: path) {
         case .notFound:
             return .done(.text(.notFound, "no route \(path)\n"))
@@ -61,29 +63,45 @@ struct AgentResponder: Sendable {
             }
             guard let body else { return .done(.text(.payloadTooLarge, "request body is over the \(maxBodyBytes)-byte limit\n")) }
             let review: AdmissionRequest
-            do { review = try AdmissionRequest.parse(bytes: Array(body.readableBytesView), for: hook) } catch {
+            do {
+                review = try body.withUnsafeReadableBytes { raw in
+                    try AdmissionRequest.parse(buffer: raw.assumingMemoryBound(to: UInt8.self), for: hook)
+                }
+            } catch {
                 return .done(.text(.badRequest, "\(error)\n"))
             }
             if namespaces != nil, Mutator.needsNamespaceLabels(review) { return .needsNamespaceLabels(hook, review) }
-            return .done(encode(material.mutator.mutate(hook, review), for: review))
+            return .done(encode(material.mutator.mutate(hook, review, memo: memo), for: review))
         }
     }
 
-    /// The rest of `respond` for a request whose namespace labels decide: reads them (cached), then mutates.
-    func respondWithNamespaceLabels(_ hook: Hook, _ review: AdmissionRequest) async -> AgentResponse {
-        guard let namespaces else { return encode(material.mutator.mutate(hook, review), for: review) }
-        let result: AdmissionResult
+    /// The labels of `review`'s namespace (cached), or why they could not be read. Runs off the event loop.
+    func namespaceLabels(for review: AdmissionRequest) async -> Result<[String: String], NamespaceLookupError> {
+        guard let namespaces else { return .success([:]) }
         do {
             let (labels, outcome) = try await namespaces.labels(review.namespace)
             metrics.recordNamespaceLookup(outcome)
-            result = material.mutator.mutate(hook, review, namespaceLabels: labels)
+            return .success(labels)
         } catch {
             metrics.recordNamespaceLookup(.failure)
             logger.warning("namespace lookup failed; refusing", metadata: ["namespace": .string(review.namespace), "error": "\(error)"])
-            result = Mutator.namespaceLookupFailure(namespace: review.namespace, reason: "\(error)")
+            return .failure(NamespaceLookupError(reason: "\(error)"))
         }
-        return encode(result, for: review)
     }
+
+    /// The rest of `respond` once the namespace labels are known (or known to be unreadable).
+    func respond(_ hook: Hook, _ review: AdmissionRequest, namespaceLabels: Result<[String: String], NamespaceLookupError>,
+                 memo: ImageRewriteMemo? = nil) -> AgentResponse {
+        switch namespaceLabels {
+        case .success(let labels):
+            return encode(material.mutator.mutate(hook, review, namespaceLabels: labels, memo: memo), for: review)
+        case .failure(let failure):
+            return encode(Mutator.namespaceLookupFailure(namespace: review.namespace, reason: failure.reason), for: review)
+        }
+    }
+
+    /// Why a namespace's labels could not be read.
+    struct NamespaceLookupError: Error, Sendable { let reason: String }
 
     private func encode(_ result: AdmissionResult, for review: AdmissionRequest) -> AgentResponse {
         do {

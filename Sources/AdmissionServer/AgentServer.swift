@@ -15,9 +15,9 @@ import Synchronization
 /// The agent's HTTPS server: the mutate routes of zarf-compat.md, `/healthz` and `/metrics`, TLS 1.2+,
 /// certificate and state reload from mounted files, graceful shutdown on SIGTERM/SIGINT.
 ///
-/// Built on SwiftNIO's HTTP/1.1 pipeline directly: an admission request is pure computation, so it is
-/// answered on the connection's event loop, with no task or thread hop per request (Hummingbird's async
-/// handlers cost more than the mutation itself).
+/// Built on SwiftNIO directly (TLS, NIO's HTTP/1.1 request decoder, then `AgentHTTPHandler`): an admission
+/// request is pure computation, so it is answered on the connection's event loop, with no task or thread
+/// hop per request (Hummingbird's async handlers cost more than the mutation itself).
 public struct AgentServer: Sendable {
     public let options: AgentServerOptions
     let material: ServerMaterial
@@ -77,7 +77,7 @@ public struct AgentServer: Sendable {
                     let pipeline = channel.pipeline.syncOperations
                     // The context current at accept time: a rotated certificate is served without a restart.
                     try pipeline.addHandler(NIOSSLServerHandler(context: material.sslContext))
-                    try pipeline.configureHTTPServerPipeline(withErrorHandling: true)
+                    try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
                     try pipeline.addHandler(IdleStateHandler(allTimeout: .seconds(60)))
                     try pipeline.addHandler(AgentHTTPHandler(responder: responder, connections: connections))
                 }

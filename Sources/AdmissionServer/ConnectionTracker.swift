@@ -1,45 +1,38 @@
 import NIOCore
 import Synchronization
 
-/// The open connections and whether each is in the middle of a request, for a graceful stop: when the
-/// server drains, idle connections are closed at once and busy ones right after their response.
+/// The open connections, for a graceful stop: when the server drains, each connection is told
+/// (`Drain`, on its event loop); an idle one closes at once, a busy one right after its answer, which
+/// carries `connection: close`. Requests never take the lock: whether a connection is busy is its
+/// handler's own state, and `isDraining` is an atomic read.
 final class ConnectionTracker: Sendable {
-    private struct Entry { let channel: any Channel; var busy: Bool }
-    private struct State { var open: [ObjectIdentifier: Entry] = [:]; var draining = false }
-    private let state = Mutex(State())
+    /// The event sent down each connection's pipeline when the server starts draining.
+    struct Drain: Sendable {}
 
-    var isDraining: Bool { state.withLock { $0.draining } }
-    var openCount: Int { state.withLock { $0.open.count } }
+    private let open = Mutex<[ObjectIdentifier: any Channel]>([:])
+    private let draining = Atomic<Bool>(false)
+
+    var isDraining: Bool { draining.load(ordering: .relaxed) }
+    var openCount: Int { open.withLock { $0.count } }
 
     func opened(_ channel: any Channel) {
         let id = ObjectIdentifier(channel)
-        let refused = state.withLock { s -> Bool in
-            if s.draining { return true }
-            s.open[id] = Entry(channel: channel, busy: false)
+        let refused = open.withLock { open -> Bool in
+            if draining.load(ordering: .relaxed) { return true }
+            open[id] = channel
             return false
         }
         if refused { channel.close(promise: nil); return }
-        channel.closeFuture.whenComplete { [weak self] _ in self?.state.withLock { _ = $0.open.removeValue(forKey: id) } }
+        channel.closeFuture.whenComplete { [weak self] _ in self?.open.withLock { _ = $0.removeValue(forKey: id) } }
     }
 
-    /// Marks a connection as in or out of a request; one that goes idle while draining is closed.
-    func setBusy(_ channel: any Channel, _ busy: Bool) {
-        let id = ObjectIdentifier(channel)
-        let closeNow = state.withLock { s -> Bool in
-            guard s.open[id] != nil else { return false }
-            s.open[id]!.busy = busy
-            return !busy && s.draining
-        }
-        if closeNow { channel.close(promise: nil) }
-    }
-
-    /// Stops keeping connections alive and closes the idle ones.
+    /// Stops keeping connections alive and tells each connection, so the idle ones close.
     func beginDraining() {
-        let idle = state.withLock { s -> [any Channel] in
-            s.draining = true
-            return s.open.values.filter { !$0.busy }.map(\.channel)
+        let channels = open.withLock { open -> [any Channel] in
+            draining.store(true, ordering: .relaxed)
+            return Array(open.values)
         }
-        for channel in idle { channel.close(promise: nil) }
+        for channel in channels { channel.pipeline.fireUserInboundEventTriggered(Drain()) }
     }
 
     /// Waits until every connection has closed, or `timeout` has passed (then closes what is left).
@@ -48,7 +41,7 @@ final class ConnectionTracker: Sendable {
         while openCount > 0, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }
-        let left = state.withLock { $0.open.values.map(\.channel) }
+        let left = open.withLock { Array($0.values) }
         for channel in left { channel.close(promise: nil) }
     }
 }

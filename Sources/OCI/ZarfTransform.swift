@@ -22,8 +22,12 @@ public enum ZarfTransform {
             return ref.normalized
         }
         if let d = ref.digest { return "\(targetHost)/\(ref.repository)@\(d)" }
-        let crc = CRC32.checksum(name: ref)
-        return "\(targetHost)/\(ref.repository):\(ref.effectiveTag ?? "latest")-zarf-\(crc)"
+        // Built into one allocation: the webhook names every container image of every pod this way.
+        let tag = ref.effectiveTag ?? "latest", crc = String(CRC32.checksum(name: ref))
+        var out = ""
+        out.reserveCapacity(targetHost.utf8.count + ref.repository.utf8.count + tag.utf8.count + crc.utf8.count + 8)
+        for part in [targetHost, "/", ref.repository, ":", tag, "-zarf-", crc] { out += part }
+        return out
     }
 
     /// The plain-tag form also pushed: `<target>/<path>:<tag>` (or `@digest`).

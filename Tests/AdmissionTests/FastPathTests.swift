@@ -98,6 +98,29 @@ import Testing
         #expect(patched > 200 && denied > 200, "patched \(patched), denied \(denied)")
     }
 
+    /// The server's per-connection memo of image rewrites changes nothing: the same results as without
+    /// it over the random pods (errors included), a new registry address is never answered from the old
+    /// one's entries, and it stays within its capacity.
+    @Test func imageRewriteMemoGivesTheSameAnswers() throws {
+        let memo = ImageRewriteMemo(capacity: 6)
+        for (i, registry) in ["127.0.0.1:31999", "10.0.0.1:5000"].enumerated() {
+            let mutator = Mutator(config: AgentConfig(registryAddress: registry))
+            for seed in UInt64(1)...400 {
+                let request = try AdmissionRequest.parse(Data(Self.body(seed: seed + UInt64(i) * 1000).utf8), for: .pod)
+                let plain = mutator.mutate(.pod, request), remembered = mutator.mutate(.pod, request, memo: memo)
+                #expect(plain == remembered, "seed \(seed) at \(registry)")
+                #expect(memo.count <= 6)
+            }
+        }
+        // The same pod twice through one memo: the second answer (from memory) equals the first.
+        let request = try AdmissionRequest.parse(Data(ServerHarness.podReview(containers: 4).utf8), for: .pod)
+        let mutator = Mutator(config: AgentConfig(registryAddress: "127.0.0.1:31999"))
+        let warm = ImageRewriteMemo()
+        let first = mutator.mutate(.pod, request, memo: warm)
+        #expect(warm.count == 4)
+        #expect(mutator.mutate(.pod, request, memo: warm) == first && first.patch.count > 4)
+    }
+
     /// Strings of every length around the 8-byte scanning step, with a byte that needs attention (an
     /// escape, a control byte, non-ASCII, invalid UTF-8, the end of the input) at each position.
     @Test func stringScanningAgreesWithFoundationAtEveryPosition() throws {

@@ -96,6 +96,32 @@ enum ServerHarness {
                                                  dir + "/pipelined-1.json", dir + "/pipelined-2.json"])
     }
 
+    /// Sends `request` as is over one TLS connection (python3's ssl) and returns everything the server
+    /// sent until it closed the connection (or 10 s passed: then the output ends with "TIMEOUT").
+    static func raw(port: Int, dir: String, request: String) throws -> ProcessResult {
+        try request.write(toFile: dir + "/raw-request", atomically: true, encoding: .utf8)
+        let script = #"""
+        import socket, ssl, sys
+        port, ca, request = int(sys.argv[1]), sys.argv[2], open(sys.argv[3], "rb").read()
+        s = ssl.create_default_context(cafile=ca).wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname="localhost")
+        s.settimeout(10)
+        s.sendall(request)
+        data = b""
+        try:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk: break
+                data += chunk
+        except (socket.timeout, TimeoutError):
+            data += b"TIMEOUT"
+        except ssl.SSLError:
+            pass
+        sys.stdout.write(data.decode(errors="replace"))
+        """#
+        try script.write(toFile: dir + "/raw.py", atomically: true, encoding: .utf8)
+        return try ProcessRunner.run("python3", [dir + "/raw.py", String(port), dir + "/ca.crt", dir + "/raw-request"])
+    }
+
     /// The status of each response in what `pipelined` returned (they follow each other with no
     /// separator), and whether the request with uid "first" was answered before the one with "second".
     static func pipelinedAnswers(_ out: String) -> (statuses: [String], inOrder: Bool) {

@@ -122,6 +122,39 @@ import Glibc
         }
     }
 
+    /// HTTP framing the agent answers itself (it writes its responses without NIO's encoder): broken
+    /// requests get 400 and a close, HTTP/1.0 keeps the connection only when asked, HEAD gets no body.
+    @Test func httpFramingEdges() async throws {
+        try await withTemporaryDirectory("agent-framing") { dir in
+            try ServerHarness.makeCertificates(in: dir)
+            try ServerHarness.state(registry: "127.0.0.1:31999").write(toFile: dir + "/state.json", atomically: true, encoding: .utf8)
+            let (service, port) = try await ServerHarness.start(dir: dir)
+            defer { service.stop() }
+
+            let broken = try ServerHarness.raw(port: port, dir: dir, request: "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n")
+            #expect(broken.out.hasPrefix("HTTP/1.1 400 Bad Request\r\n") && broken.out.contains("connection: close")
+                    && broken.out.contains("malformed HTTP request") && !broken.out.hasSuffix("TIMEOUT"), "\(broken.out)")
+
+            // HTTP/1.0 asking for keep-alive: two answers on one connection, the second closes it.
+            let http10 = try ServerHarness.raw(port: port, dir: dir, request:
+                "GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /healthz HTTP/1.0\r\n\r\n")
+            let answers = http10.out.components(separatedBy: "HTTP/1.0 200 OK\r\n")
+            #expect(answers.count == 3 && answers[1].contains("connection: keep-alive") && answers[2].contains("connection: close")
+                    && http10.out.hasSuffix("ok\n"), "\(http10.out)")
+
+            let head = try ServerHarness.raw(port: port, dir: dir, request: "HEAD /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            #expect(head.out.hasPrefix("HTTP/1.1 200 OK\r\n") && head.out.contains("content-length: 3\r\n") && head.out.hasSuffix("\r\n\r\n"),
+                    "\(head.out)")
+
+            // A chunked body (no Content-Length) is read like any other.
+            let review = ServerHarness.podReview(uid: "chunked")
+            let chunked = "POST /mutate/pod HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                + String(review.utf8.count, radix: 16) + "\r\n" + review + "\r\n0\r\n\r\n"
+            let answer = try ServerHarness.raw(port: port, dir: dir, request: chunked)
+            #expect(answer.out.hasPrefix("HTTP/1.1 200 OK\r\n") && answer.out.contains(#""uid":"chunked""#), "\(answer.out.prefix(300))")
+        }
+    }
+
     /// Hundreds of broken bodies in one curl run; the server must answer each with 200/400/413 and stay up.
     @Test func malformedInputFuzzingNeverCrashesIt() async throws {
         try await withTemporaryDirectory("agent-fuzz") { dir in
