@@ -198,31 +198,13 @@ struct FastJSON {
         if try scanNumber() { _ = try convertNumber(from: start) }
     }
 
-    /// Moves `i` past bytes that need no attention inside a string (anything but `"`, `\\` and control
-    /// bytes), eight at a time; returns whether any of them was non-ASCII. Stops at such a byte or near the
-    /// end; the caller reads from there one byte at a time.
+    /// Moves `i` to the next byte inside a string that needs attention (`"`, `\\`, a control byte) or the
+    /// end; returns whether a byte skipped was non-ASCII.
     @inline(__always)
     private mutating func skipPlainRun() -> Bool {
-        guard let base = bytes.baseAddress else { return false }
-        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
-        var seen: UInt64 = 0
-        while i &+ 8 <= bytes.count {
-            let w = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
-            // A byte below n in x sets its high bit in (x - n·ones) & ~x (exact for "is there one").
-            let quote = w ^ (ones &* 0x22), backslash = w ^ (ones &* 0x5C)
-            let stop = (((w &- ones &* 0x20) & ~w) | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)) & highs
-            if stop != 0 {
-                // The lowest flagged byte is the first one needing attention (bits above it may be false alarms);
-                // the bytes before it are plain. Little-endian: the first byte is the lowest.
-                let plain = stop.littleEndian.trailingZeroBitCount / 8
-                seen |= w & ((1 << (UInt64(plain) &* 8)) &- 1)
-                i &+= plain
-                return seen & highs != 0
-            }
-            seen |= w
-            i &+= 8
-        }
-        return seen & highs != 0
+        var nonASCII = false
+        i = JSONByteScan.firstSpecial(in: bytes, from: i, sawNonASCII: &nonASCII)
+        return nonASCII
     }
 
     /// Checks one string (escapes, surrogate pairs, control characters, UTF-8) and moves past it without

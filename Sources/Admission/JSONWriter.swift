@@ -92,8 +92,11 @@ enum JSONWriter {
         out.append(UInt8(ascii: "\""))
         var s = s
         s.withUTF8 { bytes in
-            var run = 0
-            for (i, c) in bytes.enumerated() where c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") {
+            var run = 0, nonASCII = false
+            while true {
+                let i = JSONByteScan.firstSpecial(in: bytes, from: run, sawNonASCII: &nonASCII)
+                guard i < bytes.count else { break }
+                let c = bytes[i]
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<i]))
                 run = i + 1
                 out.append(UInt8(ascii: "\\"))
