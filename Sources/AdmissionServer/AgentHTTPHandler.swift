@@ -38,15 +38,48 @@ final class AgentHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// This connection's image rewrites (the API server keeps its webhook connections open).
     private let memo = ImageRewriteMemo()
 
-    init(responder: AgentResponder, connections: ConnectionTracker) {
+    /// How long the connection may stay silent; checked by a timer (NIO's IdleStateHandler cost a promise
+    /// per write).
+    private let idleTimeout: TimeAmount
+    private var lastActivity = NIODeadline.now()
+    private var idleCheck: RepeatedTask?
+
+    init(responder: AgentResponder, connections: ConnectionTracker, idleTimeout: TimeAmount = .seconds(60)) {
         self.responder = responder
         self.connections = connections
+        self.idleTimeout = idleTimeout
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let period = TimeAmount.nanoseconds(max(idleTimeout.nanoseconds / 4, 1_000_000))
+        idleCheck = context.eventLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { _ in
+            let (handler, context) = bound.value
+            handler.closeIfIdle(context: context)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        idleCheck?.cancel()
+        idleCheck = nil
+    }
+
+    /// Nothing read or written for the idle time: an idle keep-alive connection, or a client that stopped
+    /// sending in the middle of a request. Only a lookup in progress keeps it open.
+    private func closeIfIdle(context: ChannelHandlerContext) {
+        if case .waiting = state { return }
+        guard NIODeadline.now() - lastActivity >= idleTimeout else { return }
+        idleCheck?.cancel()
+        idleCheck = nil
+        state = .closed
+        context.close(promise: nil)
     }
 
     var isIdle: Bool { if case .idle = state { return held.isEmpty } else { return false } }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
+        lastActivity = .now()
         if case .waiting = state { held.append(part); return }
         handle(part, context: context)
     }
@@ -89,7 +122,7 @@ final class AgentHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func answer(context: ChannelHandlerContext, head: HTTPRequestHead, body: ByteBuffer?, close: Bool) {
-        let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
+        let path = head.uri.firstIndex(of: "?").map { String(head.uri[..<$0]) } ?? head.uri
         let contentType = head.headers.first(name: "content-type") ?? ""
         switch responder.respond(method: head.method, path: path, contentType: contentType, body: body, memo: memo) {
         case .done(let response):
@@ -137,7 +170,9 @@ final class AgentHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         out.writeString("\r\n")
         if head.method != .HEAD { out.writeBytes(response.body) }
-        responder.metrics.record(route: path, status: Int(response.status.code), duration: .nanoseconds(Int64((NIODeadline.now() - started).nanoseconds)))
+        let now = NIODeadline.now()
+        lastActivity = now
+        responder.metrics.record(route: path, status: Int(response.status.code), duration: .nanoseconds(Int64((now - started).nanoseconds)))
         if keepAlive {
             state = .idle
             context.writeAndFlush(wrapOutboundOut(out), promise: nil)
@@ -155,17 +190,10 @@ final class AgentHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        switch event {
-        case is IdleStateHandler.IdleStateEvent:
-            // Nothing read or written for the idle time: an idle keep-alive connection, or a client that
-            // stopped sending in the middle of a request. Only a lookup in progress keeps it open.
-            if case .waiting = state {} else { context.close(promise: nil); return }
-        case is ConnectionTracker.Drain:
+        if event is ConnectionTracker.Drain {
             // The server is stopping: an idle connection closes now, a busy one after its answer.
             if isIdle { context.close(promise: nil) }
             return
-        default:
-            break
         }
         context.fireUserInboundEventTriggered(event)
     }

@@ -67,6 +67,7 @@ public struct AgentServer: Sendable {
         let material = self.material
         let responder = self.responder
         let connections = ConnectionTracker()
+        let idleTimeout = options.idleTimeout
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -78,8 +79,8 @@ public struct AgentServer: Sendable {
                     // The context current at accept time: a rotated certificate is served without a restart.
                     try pipeline.addHandler(NIOSSLServerHandler(context: material.sslContext))
                     try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
-                    try pipeline.addHandler(IdleStateHandler(allTimeout: .seconds(60)))
-                    try pipeline.addHandler(AgentHTTPHandler(responder: responder, connections: connections))
+                    try pipeline.addHandler(AgentHTTPHandler(responder: responder, connections: connections,
+                                                             idleTimeout: TimeAmount(idleTimeout)))
                 }
             }
         let listener = try await bootstrap.bind(host: options.host, port: options.port).get()

@@ -29,13 +29,15 @@ public struct AgentServerOptions: Sendable {
     public var namespaceCacheSize: Int
     /// The budget for one namespace lookup (well under the webhook's timeoutSeconds).
     public var apiTimeout: Duration
+    /// How long a connection may stay silent before it is closed (unless a lookup is in progress).
+    public var idleTimeout: Duration
 
     public init(host: String = "0.0.0.0", port: Int = 8443, certificatePath: String, keyPath: String,
                 statePath: String? = nil, registryOverride: String? = nil, policyOverride: MutationPolicy? = nil,
                 gitServerOverride: String? = nil, gitUserOverride: String? = nil,
                 reloadInterval: Duration = .seconds(2), maxBodyBytes: Int = 3 * 1024 * 1024,
                 cluster: ClusterConfiguration? = nil, namespaceCacheTTL: Duration = .seconds(30),
-                namespaceCacheSize: Int = 1024, apiTimeout: Duration = .seconds(3)) {
+                namespaceCacheSize: Int = 1024, apiTimeout: Duration = .seconds(3), idleTimeout: Duration = .seconds(60)) {
         self.host = host
         self.port = port
         self.certificatePath = certificatePath
@@ -51,6 +53,7 @@ public struct AgentServerOptions: Sendable {
         self.namespaceCacheTTL = namespaceCacheTTL
         self.namespaceCacheSize = namespaceCacheSize
         self.apiTimeout = apiTimeout
+        self.idleTimeout = idleTimeout
     }
 }
 

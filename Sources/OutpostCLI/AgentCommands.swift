@@ -101,10 +101,13 @@ struct AgentServe: AsyncParsableCommand {
     var namespaceCacheTTL: Double = 30
     @Option(name: .customLong("api-timeout"), help: "Seconds allowed for one Kubernetes API request.")
     var apiTimeout: Double = 3
+    @Option(name: .customLong("idle-timeout"), help: "Seconds a connection may stay silent (idle keep-alive, or a stalled request) before it is closed.")
+    var idleTimeout: Double = 60
 
     func validate() throws {
         guard namespaceCacheTTL >= 0 else { throw ValidationError("--namespace-cache-ttl must be 0 or more seconds") }
         guard apiTimeout > 0 else { throw ValidationError("--api-timeout must be more than 0 seconds") }
+        guard idleTimeout > 0 else { throw ValidationError("--idle-timeout must be more than 0 seconds") }
         if noNamespaceLookups && kubeconfig != nil { throw ValidationError("--kubeconfig and --no-namespace-lookups contradict each other") }
     }
 
@@ -126,7 +129,7 @@ struct AgentServe: AsyncParsableCommand {
             registryOverride: rewrite.registry, policyOverride: rewrite.policy, gitServerOverride: rewrite.gitServer,
             gitUserOverride: rewrite.gitUser, reloadInterval: .milliseconds(Int(reloadInterval * 1000)),
             cluster: try clusterConfiguration(), namespaceCacheTTL: .milliseconds(Int(namespaceCacheTTL * 1000)),
-            apiTimeout: .milliseconds(Int(apiTimeout * 1000)))
+            apiTimeout: .milliseconds(Int(apiTimeout * 1000)), idleTimeout: .milliseconds(Int(idleTimeout * 1000)))
         let server = try AgentServer(options: options)
         FileHandle.standardOutput.write(Data("outpost agent: \(server.namespaceLookupSummary)\n".utf8))
         try await server.run { port in

@@ -155,6 +155,25 @@ import Glibc
         }
     }
 
+    /// A client that stops in the middle of a request (or an idle keep-alive connection) is closed after
+    /// `--idle-timeout`; one that keeps talking is not.
+    @Test func silentConnectionsAreClosedAfterTheIdleTimeout() async throws {
+        try await withTemporaryDirectory("agent-idle") { dir in
+            try ServerHarness.makeCertificates(in: dir)
+            try ServerHarness.state(registry: "127.0.0.1:31999").write(toFile: dir + "/state.json", atomically: true, encoding: .utf8)
+            let (service, port) = try await ServerHarness.start(dir: dir, extra: ["--idle-timeout", "1"])
+            defer { service.stop() }
+            let started = ContinuousClock.now
+            let stalled = try ServerHarness.raw(port: port, dir: dir, request:
+                "POST /mutate/pod HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+            let waited = ContinuousClock.now - started
+            #expect(stalled.out.isEmpty, "\(stalled.out)")
+            #expect(waited >= .milliseconds(900) && waited < .seconds(5), "closed after \(waited)")
+            // Still serving: a request right after gets its answer.
+            #expect(try ServerHarness.curl("https://localhost:\(port)/healthz", ca: dir + "/ca.crt").status == 200)
+        }
+    }
+
     /// Hundreds of broken bodies in one curl run; the server must answer each with 200/400/413 and stay up.
     @Test func malformedInputFuzzingNeverCrashesIt() async throws {
         try await withTemporaryDirectory("agent-fuzz") { dir in
