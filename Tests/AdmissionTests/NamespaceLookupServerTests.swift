@@ -106,11 +106,7 @@ import TestSupport
                 kind: Namespace
                 metadata: {name: plain}
                 """)
-            try await withTemporaryDirectory("agent-ns-labeled") { dir in
-                try ServerHarness.makeCertificates(in: dir)
-                try ServerHarness.state(registry: "127.0.0.1:31999").write(toFile: dir + "/state.json", atomically: true, encoding: .utf8)
-                let (service, port) = try await ServerHarness.start(dir: dir, extra: ["--kubeconfig", sim.kubeconfig, "--policy", "labeled"])
-                defer { service.stop() }
+            try await ServerHarness.withAgent("agent-ns-labeled", extra: ["--kubeconfig", sim.kubeconfig, "--policy", "labeled"]) { service, port, dir in
                 #expect(try Self.post(port, dir, namespace: "optin").patched)
                 let plain = try Self.post(port, dir, namespace: "plain")
                 #expect(plain.allowed && !plain.patched)
@@ -163,11 +159,7 @@ import TestSupport
     }
 
     @Test func withoutKubeconfigOrPodTheServerSaysLookupsAreOff() async throws {
-        try await withTemporaryDirectory("agent-ns-off") { dir in
-            try ServerHarness.makeCertificates(in: dir)
-            try ServerHarness.state(registry: "127.0.0.1:31999").write(toFile: dir + "/state.json", atomically: true, encoding: .utf8)
-            let (service, port) = try await ServerHarness.start(dir: dir)
-            defer { service.stop() }
+        try await ServerHarness.withAgent("agent-ns-off") { service, port, dir in
             #expect(service.log.contains("namespace lookups off"), "\(service.log)")
             #expect(try Self.post(port, dir, namespace: "apps").patched)
             // a broken kubeconfig stops the server at start with the file named

@@ -37,6 +37,19 @@ enum ServerHarness {
     }
 
     /// Starts `outpost agent serve` on a free port with `dir/tls.crt`, `dir/tls.key`, `dir/state.json`.
+    /// A temporary directory with certificates and a state file, and the agent serving from it (with
+    /// `extra` flags); the agent is stopped and the directory removed afterwards, also when `body` fails.
+    static func withAgent(_ name: String, extra: [String] = [],
+                          _ body: (_ agent: BackgroundService, _ port: Int, _ dir: String) async throws -> Void) async throws {
+        try await withTemporaryDirectory(name) { dir in
+            try makeCertificates(in: dir)
+            try state(registry: "127.0.0.1:31999").write(toFile: dir + "/state.json", atomically: true, encoding: .utf8)
+            let (service, port) = try await start(dir: dir, extra: extra)
+            defer { service.stop() }
+            try await body(service, port, dir)
+        }
+    }
+
     static func start(dir: String, extra: [String] = []) async throws -> (BackgroundService, Int) {
         #expect(FileManager.default.isExecutableFile(atPath: outpost), "build first: swift build --build-tests")
         let port = try freeLoopbackPort()

@@ -9,11 +9,7 @@ import Glibc
 /// `outpost agent serve` as a real process over real TLS, with curl and openssl s_client as clients.
 @Suite(.serialized) struct ServerTests {
     @Test func servesMutationsHealthAndMetricsOverTLS() async throws {
-        try await withTemporaryDirectory("agent-tls") { dir in
-            try ServerHarness.makeCertificates(in: dir)
-            try ServerHarness.state(registry: "127.0.0.1:31999").write(toFile: dir + "/state.json", atomically: true, encoding: .utf8)
-            let (service, port) = try await ServerHarness.start(dir: dir)
-            defer { service.stop() }
+        try await ServerHarness.withAgent("agent-tls") { service, port, dir in
             let base = "https://localhost:\(port)"
             let r = try ServerHarness.curl(base + "/mutate/pod", ca: dir + "/ca.crt", method: "POST", body: ServerHarness.podReview(containers: 2))
             #expect(r.status == 200, "\(r.body)")
@@ -39,11 +35,7 @@ import Glibc
     }
 
     @Test func tlsTwelveAndUpOnlyAndTheChainVerifies() async throws {
-        try await withTemporaryDirectory("agent-tlsver") { dir in
-            try ServerHarness.makeCertificates(in: dir)
-            try ServerHarness.state(registry: "127.0.0.1:31999").write(toFile: dir + "/state.json", atomically: true, encoding: .utf8)
-            let (service, port) = try await ServerHarness.start(dir: dir)
-            defer { service.stop() }
+        try await ServerHarness.withAgent("agent-tlsver") { service, port, dir in
             func sClient(_ extra: [String]) throws -> ProcessResult {
                 try ProcessRunner.run("openssl", ["s_client", "-connect", "127.0.0.1:\(port)", "-servername", "localhost",
                                                   "-CAfile", dir + "/ca.crt", "-verify_return_error"] + extra, stdin: Data("Q\n".utf8))
@@ -64,11 +56,7 @@ import Glibc
     }
 
     @Test func badRequestsGetStatusesWithMessages() async throws {
-        try await withTemporaryDirectory("agent-bad") { dir in
-            try ServerHarness.makeCertificates(in: dir)
-            try ServerHarness.state(registry: "127.0.0.1:31999").write(toFile: dir + "/state.json", atomically: true, encoding: .utf8)
-            let (service, port) = try await ServerHarness.start(dir: dir)
-            defer { service.stop() }
+        try await ServerHarness.withAgent("agent-bad") { service, port, dir in
             let url = "https://localhost:\(port)/mutate/pod"
             let ca = dir + "/ca.crt"
             let wrongType = try ServerHarness.curl(url, ca: ca, method: "POST", body: ServerHarness.podReview(), contentType: "text/plain")
@@ -108,11 +96,7 @@ import Glibc
     /// answer, in order, and the server closes after the last. (Answers that wait for a namespace lookup
     /// are pipelined in NamespaceLookupServerTests.)
     @Test func pipelinedRequestsOnOneConnectionAreAnsweredInOrder() async throws {
-        try await withTemporaryDirectory("agent-pipeline") { dir in
-            try ServerHarness.makeCertificates(in: dir)
-            try ServerHarness.state(registry: "127.0.0.1:31999").write(toFile: dir + "/state.json", atomically: true, encoding: .utf8)
-            let (service, port) = try await ServerHarness.start(dir: dir)
-            defer { service.stop() }
+        try await ServerHarness.withAgent("agent-pipeline") { service, port, dir in
             let r = try ServerHarness.pipelined(port: port, dir: dir, first: ServerHarness.podReview(uid: "first"),
                                                 second: ServerHarness.podReview(uid: "second", containers: 3))
             #expect(r.status == 0, "\(r.err)")
@@ -125,11 +109,7 @@ import Glibc
     /// HTTP framing the agent answers itself (it writes its responses without NIO's encoder): broken
     /// requests get 400 and a close, HTTP/1.0 keeps the connection only when asked, HEAD gets no body.
     @Test func httpFramingEdges() async throws {
-        try await withTemporaryDirectory("agent-framing") { dir in
-            try ServerHarness.makeCertificates(in: dir)
-            try ServerHarness.state(registry: "127.0.0.1:31999").write(toFile: dir + "/state.json", atomically: true, encoding: .utf8)
-            let (service, port) = try await ServerHarness.start(dir: dir)
-            defer { service.stop() }
+        try await ServerHarness.withAgent("agent-framing") { service, port, dir in
 
             let broken = try ServerHarness.raw(port: port, dir: dir, request: "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n")
             #expect(broken.out.hasPrefix("HTTP/1.1 400 Bad Request\r\n") && broken.out.contains("connection: close")
@@ -158,11 +138,7 @@ import Glibc
     /// A client that stops in the middle of a request (or an idle keep-alive connection) is closed after
     /// `--idle-timeout`; one that keeps talking is not.
     @Test func silentConnectionsAreClosedAfterTheIdleTimeout() async throws {
-        try await withTemporaryDirectory("agent-idle") { dir in
-            try ServerHarness.makeCertificates(in: dir)
-            try ServerHarness.state(registry: "127.0.0.1:31999").write(toFile: dir + "/state.json", atomically: true, encoding: .utf8)
-            let (service, port) = try await ServerHarness.start(dir: dir, extra: ["--idle-timeout", "1"])
-            defer { service.stop() }
+        try await ServerHarness.withAgent("agent-idle", extra: ["--idle-timeout", "1"]) { service, port, dir in
             let started = ContinuousClock.now
             let stalled = try ServerHarness.raw(port: port, dir: dir, request:
                 "POST /mutate/pod HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
@@ -176,11 +152,7 @@ import Glibc
 
     /// Hundreds of broken bodies in one curl run; the server must answer each with 200/400/413 and stay up.
     @Test func malformedInputFuzzingNeverCrashesIt() async throws {
-        try await withTemporaryDirectory("agent-fuzz") { dir in
-            try ServerHarness.makeCertificates(in: dir)
-            try ServerHarness.state(registry: "127.0.0.1:31999").write(toFile: dir + "/state.json", atomically: true, encoding: .utf8)
-            let (service, port) = try await ServerHarness.start(dir: dir)
-            defer { service.stop() }
+        try await ServerHarness.withAgent("agent-fuzz") { service, port, dir in
             var rng = SystemRandomNumberGenerator()
             let valid = Array(ServerHarness.podReview(containers: 3).utf8)
             var bodies: [[UInt8]] = []
@@ -258,11 +230,7 @@ import Glibc
     /// Slow uploads are in flight when SIGTERM arrives: every one is answered in full, then the server exits
     /// cleanly and no longer accepts connections.
     @Test func sigtermFinishesRequestsInFlight() async throws {
-        try await withTemporaryDirectory("agent-term") { dir in
-            try ServerHarness.makeCertificates(in: dir)
-            try ServerHarness.state(registry: "127.0.0.1:31999").write(toFile: dir + "/state.json", atomically: true, encoding: .utf8)
-            let (service, port) = try await ServerHarness.start(dir: dir)
-            defer { service.stop() }
+        try await ServerHarness.withAgent("agent-term") { service, port, dir in
             let count = 6
             var clients: [Process] = []
             for i in 0..<count {
