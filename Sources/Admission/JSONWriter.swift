@@ -43,9 +43,9 @@ enum JSONWriter {
 
     /// Whether `a`'s UTF-8 bytes sort before `b`'s.
     static func utf8Precedes(_ a: String, _ b: String) -> Bool {
-        var (a, b) = (a, b)
-        return a.withUTF8 { a in
-            b.withUTF8 { b in
+        // Native strings are contiguous UTF-8: compare in place, without copying either.
+        let fast = a.utf8.withContiguousStorageIfAvailable { a in
+            b.utf8.withContiguousStorageIfAvailable { b -> Bool in
                 let n = min(a.count, b.count)
                 if n > 0, let pa = a.baseAddress, let pb = b.baseAddress {
                     let c = memcmp(pa, pb, n)
@@ -54,6 +54,7 @@ enum JSONWriter {
                 return a.count < b.count
             }
         }
+        return (fast ?? nil) ?? a.utf8.lexicographicallyPrecedes(b.utf8)
     }
 
     private static let base64Alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
