@@ -8,7 +8,7 @@ indirect enum JSONFieldFilter: Sendable {
     case everything
     case fields([(key: [UInt8], filter: JSONFieldFilter)])
     /// A pod's `spec`: read into `PodSpecFields` (what the pod hook uses) instead of being built; the
-    /// value built in its place is an empty object. See `FastJSON.podSpec`.
+    /// value built in its place is an empty object. See `FastJSON.readPodSpec`.
     case podSpec
 
     static func only(_ fields: [String: JSONFieldFilter]) -> JSONFieldFilter {
