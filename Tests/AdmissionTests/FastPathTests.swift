@@ -146,6 +146,51 @@ import Testing
         }
     }
 
+    /// Skipped parts are read by their own code (`skipValue`, `skipString`, `skipNumber`): every one-byte
+    /// change (deleted, replaced, inserted) of a nested document must give the same error, message and byte
+    /// offset, as building it, or be accepted by both.
+    @Test func skippingAndBuildingReportTheSameErrors() throws {
+        let document = Array(#"{"a":[1,-2.5e3,{"b":"c\n","d":[true,false,null,{}]},[],"é"],"e":{"f":{"g":[[{"h":0}]]}}}"#.utf8)
+        let replacements = Array("{}[]\":,-0.e\\ tfnx".utf8) + [0x01, 0xFF]
+        var variants: [[UInt8]] = []
+        for k in document.indices {
+            var deleted = document; deleted.remove(at: k); variants.append(deleted)
+            for r in replacements {
+                var replaced = document; replaced[k] = r; variants.append(replaced)
+                var inserted = document; inserted.insert(r, at: k); variants.append(inserted)
+            }
+        }
+        var rejected = 0
+        for variant in variants {
+            // As the value of a skipped member, and as the whole (skipped) document.
+            for (wrapped, filter) in [(Array(#"{"skip":"#.utf8) + variant + [UInt8(ascii: "}")], JSONFieldFilter.only([:])),
+                                      (Array(#"{"keep":1,"skip":"#.utf8) + variant + Array(#","x":2}"#.utf8), .only(["keep": .everything]))] {
+                var built: String, skipped: String
+                do { _ = try FastJSON.parse(bytes: wrapped, maxDepth: 6); built = "accepted" } catch { built = "\(error)" }
+                do { _ = try FastJSON.parse(bytes: wrapped, maxDepth: 6, filter: filter); skipped = "accepted" } catch { skipped = "\(error)" }
+                #expect(built == skipped, "\(String(decoding: variant, as: UTF8.self))")
+                if built != "accepted" { rejected += 1 }
+            }
+        }
+        #expect(rejected > variants.count, "most variants should be broken: \(rejected) of \(variants.count * 2)")
+    }
+
+    /// Deep nesting around the limit is skipped as it is built: accepted below it, the same error at it.
+    @Test func deepSkippedNestingMatchesBuilding() throws {
+        for levels in [63, 64, 65, 127, 128, 129, 200] {
+            let deep = (0..<levels).map { $0 % 3 == 0 ? #"{"k":"# : "[" }.joined() + "1"
+                + (0..<levels).reversed().map { $0 % 3 == 0 ? "}" : "]" }.joined()
+            let doc = Array(#"{"skip":\#(deep),"keep":true}"#.utf8)
+            for maxDepth in [100, 300] {
+                var built: String, skipped: String
+                do { _ = try FastJSON.parse(bytes: doc, maxDepth: maxDepth); built = "accepted" } catch { built = "\(error)" }
+                do { _ = try FastJSON.parse(bytes: doc, maxDepth: maxDepth, filter: .only(["keep": .everything])); skipped = "accepted" } catch { skipped = "\(error)" }
+                #expect(built == skipped, "\(levels) levels, max \(maxDepth)")
+                #expect((built == "accepted") == (levels < maxDepth), "\(levels) levels, max \(maxDepth): \(built)")
+            }
+        }
+    }
+
     @Test func utf8CheckAgreesWithTheStandardLibrary() {
         func check(_ bytes: [UInt8]) {
             let ours = bytes.withUnsafeBufferPointer(FastJSON.isValidUTF8)
