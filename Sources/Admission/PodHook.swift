@@ -10,6 +10,8 @@ struct PodHook {
     var memo: ImageRewriteMemo? = nil
 
     static let pullSecret = "private-registry"
+    /// The `add /spec/imagePullSecrets` operation, the same for every pod.
+    static let pullSecretPatch = PatchOperation.add("/spec/imagePullSecrets", [["name": .string(pullSecret)]])
 
     /// `zarf.dev/original-<kind>-<name>`, the name part cut to 63 characters and stripped of trailing `-`.
     static func annotationKey(_ kind: String, _ name: String) -> String {
@@ -46,7 +48,7 @@ struct PodHook {
             patches.append(.add("/metadata/annotations", .object(annotations)))
             return .allow(patches)
         }
-        patches.append(.add("/spec/imagePullSecrets", [["name": .string(Self.pullSecret)]]))
+        patches.append(Self.pullSecretPatch)
         for list in PodSpecFields.ContainerList.allCases {
             patches += try containerPatches(spec, list: list, annotations: &annotations)
         }
