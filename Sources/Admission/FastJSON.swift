@@ -227,8 +227,7 @@ struct FastJSON {
                 return escaped
             }
             if c < 0x20 { throw fail("control character in string") }
-            if c >= 0x80 { ascii = false }
-            if c != UInt8(ascii: "\\") { i += 1; continue }
+            // Otherwise a backslash (`skipPlainRun` stops only at `"`, `\\` and control bytes).
             escaped = true
             i += 1
             guard i < bytes.count else { break }
@@ -345,10 +344,8 @@ struct FastJSON {
                 i += 1
                 return String(decoding: raw, as: UTF8.self)
             }
-            if c == UInt8(ascii: "\\") { break }
             if c < 0x20 { throw fail("control character in string") }
-            if c >= 0x80 { ascii = false }
-            i += 1
+            break  // a backslash: escapes are decoded below
         }
         var out = [UInt8](bytes[start..<i])
         while i < bytes.count {
