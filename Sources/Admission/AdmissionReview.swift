@@ -43,54 +43,39 @@ public struct AdmissionRequest: Sendable {
     /// `parse` on bytes in place (the server's receive buffer), valid for the call.
     public static func parse(buffer: UnsafeBufferPointer<UInt8>, for hook: Hook? = nil) throws -> AdmissionRequest {
         // FastJSON bounds the nesting itself (maximumDepth), reporting the byte offset where it is exceeded.
-        let review: JSONValue, podSpec: PodSpecFields?
-        do { (review, podSpec) = try FastJSON.parseReadingPodSpec(buffer: buffer, maxDepth: maximumDepth, filter: reviewFilter(hook)) } catch {
+        let review: ReviewEnvelope, podSpec: PodSpecFields?
+        do { (review, podSpec) = try FastJSON.readReview(buffer: buffer, maxDepth: maximumDepth, objectFilter: objectFilter(hook)) } catch {
             throw AdmissionError.malformedJSON(String(describing: error).prefix(300).description)
         }
-        guard review.objectValue != nil else { throw AdmissionError.malformedJSON("the body is not a JSON object") }
-        let apiVersion = review["apiVersion"]?.stringValue ?? ""
-        let kind = review["kind"]?.stringValue ?? ""
+        guard review.isObject else { throw AdmissionError.malformedJSON("the body is not a JSON object") }
+        let apiVersion = review.apiVersion ?? ""
+        let kind = review.kind ?? ""
         guard kind == "AdmissionReview",
               apiVersion == "admission.k8s.io/v1" || apiVersion == "admission.k8s.io/v1beta1" else {
             throw AdmissionError.unsupportedReview(apiVersion: apiVersion, kind: kind)
         }
-        guard let req = review["request"], req.objectValue != nil else { throw AdmissionError.missingField("request") }
-        guard let uid = req["uid"]?.stringValue, !uid.isEmpty else { throw AdmissionError.missingField("request.uid") }
-        guard let op = req["operation"]?.stringValue else { throw AdmissionError.missingField("request.operation") }
-        let object = req["object"] ?? .null
-        var request = AdmissionRequest(apiVersion: apiVersion, uid: uid, operation: op,
-                                       kind: req["kind"]?["kind"]?.stringValue ?? "",
-                                       subResource: req["subResource"]?.stringValue ?? "",
-                                       namespace: req["namespace"]?.stringValue ?? "", object: object)
+        guard let req = review.request else { throw AdmissionError.missingField("request") }
+        guard let uid = req.uid, !uid.isEmpty else { throw AdmissionError.missingField("request.uid") }
+        guard let op = req.operation else { throw AdmissionError.missingField("request.operation") }
+        var request = AdmissionRequest(apiVersion: apiVersion, uid: uid, operation: op, kind: req.kind ?? "",
+                                       subResource: req.subResource ?? "", namespace: req.namespace ?? "",
+                                       object: req.object ?? .null)
         request.podSpec = podSpec
         return request
     }
 }
 
 extension AdmissionRequest {
-    /// What the pod hook reads: labels and annotations, and (as `PodSpecFields`) the name and image of each
-    /// container and volume.
+    /// What the pod hook reads of the object: labels and annotations, and (as `PodSpecFields`) the name and
+    /// image of each container and volume. The Flux and Argo CD hooks get the whole object (they are small).
     private static let podFilter = JSONFieldFilter.only([
         "metadata": .only(["labels": .everything, "annotations": .everything]), "spec": .podSpec,
     ])
-    private static let podReviewFilter = reviewFilter(object: podFilter)
-    private static let anyReviewFilter = reviewFilter(object: .everything)
 
-    /// The fields of an AdmissionReview that `parse` reads; the object as `hook` needs it (all of it for
-    /// the Flux and Argo CD hooks, whose objects are small). `oldObject`, `userInfo` and `options` are skipped.
-    static func reviewFilter(_ hook: Hook?) -> JSONFieldFilter {
-        switch hook {
-        case .pod: return podReviewFilter
-        case nil: return .everything
-        default: return anyReviewFilter
-        }
-    }
-
-    private static func reviewFilter(object: JSONFieldFilter) -> JSONFieldFilter {
-        .only(["apiVersion": .everything, "kind": .everything, "request": .only([
-            "uid": .everything, "operation": .everything, "kind": .everything, "subResource": .everything,
-            "namespace": .everything, "object": object,
-        ])])
+    /// What `parse` builds of the request's object for `hook`; the rest of the review (`oldObject`,
+    /// `userInfo`, `options`) is only checked (`ReviewEnvelope`).
+    static func objectFilter(_ hook: Hook?) -> JSONFieldFilter {
+        hook == .pod ? podFilter : .everything
     }
 }
 

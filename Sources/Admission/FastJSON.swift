@@ -67,7 +67,7 @@ struct FastJSON {
         return (v, p.podSpec)
     }
 
-    private init(bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
+    init(bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
         self.bytes = bytes
         self.maxDepth = maxDepth
     }
@@ -149,13 +149,13 @@ struct FastJSON {
                 podSpec = try readPodSpec(depth: depth)
                 return .object([:])
             }
-            // Collected first, so the dictionary is built once at its size; of duplicate keys the last wins.
-            var members: [(String, JSONValue)] = []
+            // Of duplicate keys the last wins.
+            var members: [String: JSONValue] = [:]
             try self.members(depth: depth) { p, key in
                 guard let keyFilter = filter.filter(forKey: key) else { return try p.skipValue(depth: depth + 1) }
-                members.append((String(decoding: key, as: UTF8.self), try p.value(depth: depth + 1, filter: keyFilter)))
+                members[String(decoding: key, as: UTF8.self)] = try p.value(depth: depth + 1, filter: keyFilter)
             }
-            return .object(Dictionary(members, uniquingKeysWith: { _, last in last }))
+            return .object(members)
         case UInt8(ascii: "["):
             var array: [JSONValue] = []
             // A pod spec that is not an object is built whole: the hook refuses it, naming what it is.

@@ -130,6 +130,7 @@ struct ObjectView {
 
     func patchedLabelPatch() -> PatchOperation {
         var l = labelsJSON
+        l.reserveCapacity(l.count + 1)  // one copy at the final size
         l["zarf-agent"] = "patched"
         return .add("/metadata/labels", .object(l))
     }

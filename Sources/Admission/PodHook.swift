@@ -16,16 +16,38 @@ struct PodHook {
     /// `zarf.dev/original-<kind>-<name>`, the name part cut to 63 characters and stripped of trailing `-`.
     static func annotationKey(_ kind: String, _ name: String) -> String {
         let prefix = "zarf.dev/".utf8.count
-        var key: [UInt8] = []
-        key.reserveCapacity(prefix + 64)
-        key += "zarf.dev/original-".utf8
-        key += kind.utf8
-        key.append(UInt8(ascii: "-"))
-        key += name.utf8
-        if key.count - prefix > 63 { key.removeLast(key.count - prefix - 63) }
-        // A cut inside a character leaves bytes that decode to U+FFFD, never "-": trimming bytes is trimming characters.
-        while key.last == UInt8(ascii: "-") { key.removeLast() }
-        return String(decoding: key, as: UTF8.self)
+        // Built in a stack buffer: one allocation, the string's own.
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: prefix + 63) { key in
+            var n = 0
+            func put<S: Sequence<UInt8>>(_ bytes: S) {
+                for b in bytes where n < key.count { key[n] = b; n += 1 }
+            }
+            put("zarf.dev/original-".utf8)
+            put(kind.utf8)
+            put(CollectionOfOne(UInt8(ascii: "-")))
+            put(name.utf8)
+            // A cut inside a character leaves bytes that decode to U+FFFD, never "-": trimming bytes is trimming characters.
+            while n > 0, key[n - 1] == UInt8(ascii: "-") { n -= 1 }
+            return String(decoding: UnsafeBufferPointer(rebasing: key[..<n]), as: UTF8.self)
+        }
+    }
+
+    /// `/spec/<list>/<i>/image` for the first containers of each list, made once.
+    private static func imagePaths(_ list: PodSpecFields.ContainerList) -> [String] {
+        (0..<16).map { "/spec/\(list.rawValue)/\($0)/image" }
+    }
+    private static let initContainerPaths = imagePaths(.initContainers)
+    private static let containerPaths = imagePaths(.containers)
+    private static let ephemeralContainerPaths = imagePaths(.ephemeralContainers)
+
+    static func imagePath(_ list: PodSpecFields.ContainerList, _ i: Int) -> String {
+        let paths: [String]
+        switch list {
+        case .initContainers: paths = initContainerPaths
+        case .containers: paths = containerPaths
+        case .ephemeralContainers: paths = ephemeralContainerPaths
+        }
+        return i < paths.count ? paths[i] : "/spec/" + list.rawValue + "/" + String(i) + "/image"
     }
 
     /// `readSpec` is the spec's fields when the parse already read them (`AdmissionRequest.podSpec`).
@@ -40,17 +62,22 @@ struct PodHook {
         guard let specJSON = pod.json["spec"], specJSON.objectValue != nil else { throw AdmissionError.missingField("spec") }
         let spec = readSpec ?? PodSpecFields(json: specJSON)
 
-        var patches = pod.metadataPatch()
+        let listed = spec.initContainers.count + spec.containers.count + spec.ephemeralContainers.count
+        var patches: [PatchOperation] = []
+        patches.reserveCapacity(4 + listed + spec.volumes.count)
+        patches += pod.metadataPatch()
         var annotations = pod.annotationsJSON
+        // One copy at the final size (the original is still the request's), instead of a copy and a regrowth.
+        annotations.reserveCapacity(annotations.count + listed + spec.volumes.count)
         if ephemeralOnly {
             // The `pods/ephemeralcontainers` subresource: only ephemeral container images and their annotations.
-            patches += try containerPatches(spec, list: .ephemeralContainers, annotations: &annotations)
+            try containerPatches(spec, list: .ephemeralContainers, annotations: &annotations, into: &patches)
             patches.append(.add("/metadata/annotations", .object(annotations)))
             return .allow(patches)
         }
         patches.append(Self.pullSecretPatch)
         for list in PodSpecFields.ContainerList.allCases {
-            patches += try containerPatches(spec, list: list, annotations: &annotations)
+            try containerPatches(spec, list: list, annotations: &annotations, into: &patches)
         }
         for (i, volume) in spec.volumes.enumerated() where volume.hasImageSource {
             let name = volume.name ?? "\(i)"
@@ -75,8 +102,7 @@ struct PodHook {
     }
 
     private func containerPatches(_ spec: PodSpecFields, list: PodSpecFields.ContainerList,
-                                  annotations: inout [String: JSONValue]) throws -> [PatchOperation] {
-        var patches: [PatchOperation] = []
+                                  annotations: inout [String: JSONValue], into patches: inout [PatchOperation]) throws {
         for (i, container) in spec[list].enumerated() {
             func field() -> String { "spec.\(list.rawValue)[\(i)].image" }
             guard let image = container.image, !image.isEmpty else {
@@ -84,8 +110,7 @@ struct PodHook {
             }
             let replacement = try rewrite(image, field: field())
             annotations[Self.annotationKey("image", container.name ?? "\(i)")] = .string(image)
-            patches.append(.replace("/spec/" + list.rawValue + "/" + String(i) + "/image", .string(replacement)))
+            patches.append(.replace(Self.imagePath(list, i), .string(replacement)))
         }
-        return patches
     }
 }

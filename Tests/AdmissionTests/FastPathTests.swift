@@ -224,7 +224,7 @@ import Testing
 
 extension Array {
     /// A shuffle driven by the test's generator, so a seed gives one order.
-    fileprivate func shuffled(using g: inout FastPathTests.Generator) -> [Element] {
+    func shuffled(using g: inout FastPathTests.Generator) -> [Element] {
         var a = self
         for i in stride(from: a.count - 1, to: 0, by: -1) { a.swapAt(i, g.next(i + 1)) }
         return a
