@@ -115,18 +115,17 @@ extension AdmissionResult {
     /// The AdmissionReview response as compact JSON bytes (what the server sends): the bytes of
     /// `JSONWriter.encode(review(for:))`, keys in sorted order, written without building the objects.
     public func responseBody(for request: AdmissionRequest) throws -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(512 + patch.count * 160)
-        func key(_ k: StaticString) { out.append(contentsOf: UnsafeBufferPointer(start: k.utf8Start, count: k.utf8CodeUnitCount)) }
+        var out = ByteWriter(capacity: 512 + patch.count * 220)
+        func key(_ k: StaticString) { out.append(k) }
         key(#"{"apiVersion":"#)
         JSONWriter.writeString(request.apiVersion, into: &out)
         key(#","kind":"AdmissionReview","response":{"allowed":"#)
         key(allowed ? "true" : "false")
         if !patch.isEmpty {
             key(#","patch":""#)
-            var document: [UInt8] = []
+            var document = ByteWriter(capacity: patch.count * 160)
             patch.write(into: &document)
-            JSONWriter.appendBase64(document, to: &out)  // base64 needs no escaping
+            document.withBytes { JSONWriter.appendBase64($0, to: &out) }  // base64 needs no escaping
             key(#"","patchType":"JSONPatch""#)
         }
         if let message {
@@ -136,7 +135,7 @@ extension AdmissionResult {
                 JSONWriter.writeString(message, into: &out)
             } else {
                 key(#""code":"#)
-                out.append(contentsOf: String(code).utf8)
+                out.append(String(code))
                 key(#","message":"#)
                 JSONWriter.writeString(message, into: &out)
                 key(#","reason":"#)
@@ -148,6 +147,6 @@ extension AdmissionResult {
         key(#","uid":"#)
         JSONWriter.writeString(request.uid, into: &out)
         key("}}")
-        return out
+        return out.bytes
     }
 }

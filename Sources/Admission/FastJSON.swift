@@ -74,8 +74,14 @@ struct FastJSON {
 
     func fail(_ reason: String) -> Failure { Failure(offset: i, reason: reason) }
 
+    @inline(__always)
     mutating func skipSpace() {
-        while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x0A || bytes[i] == 0x0D || bytes[i] == 0x09 { i += 1 }
+        while i < bytes.count {
+            let c = bytes[i]
+            // Every whitespace byte is at most 0x20: most calls (compact JSON) end at this first test.
+            guard c <= 0x20, c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 else { return }
+            i += 1
+        }
     }
 
     private mutating func literal(_ word: StaticString, _ v: JSONValue) throws -> JSONValue {

@@ -26,22 +26,21 @@ extension Array where Element == PatchOperation {
     /// The patch document as JSON bytes (an array of operations, keys sorted), written straight from
     /// the operations: the same bytes as encoding `map(\.json)`, without building those objects.
     public func encoded() throws -> Data {
-        var out: [UInt8] = []
+        var out = ByteWriter(capacity: 256 * count)
         write(into: &out)
-        return Data(out)
+        return out.withBytes { Data($0) }
     }
 
     /// Appends the patch document's bytes to `out`.
-    func write(into out: inout [UInt8]) {
-        out.reserveCapacity(out.count + 256 * count)
+    func write(into out: inout ByteWriter) {
         out.append(UInt8(ascii: "["))
         for (i, operation) in enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(contentsOf: #"{"op":"#.utf8)
+            out.append(#"{"op":"#)
             JSONWriter.writeString(operation.op.rawValue, into: &out)
-            out.append(contentsOf: #","path":"#.utf8)
+            out.append(#","path":"#)
             JSONWriter.writeString(operation.path, into: &out)
-            out.append(contentsOf: #","value":"#.utf8)
+            out.append(#","value":"#)
             JSONWriter.write(operation.value, into: &out)
             out.append(UInt8(ascii: "}"))
         }

@@ -6,19 +6,18 @@ import OutpostCore
 /// `JSONEncoder`, whose per-value containers dominated the cost of writing an AdmissionReview response.
 enum JSONWriter {
     static func encode(_ value: JSONValue) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(1024)
+        var out = ByteWriter()
         write(value, into: &out)
-        return out
+        return out.bytes
     }
 
-    static func write(_ value: JSONValue, into out: inout [UInt8]) {
+    static func write(_ value: JSONValue, into out: inout ByteWriter) {
         switch value {
-        case .null: out.append(contentsOf: "null".utf8)
-        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .null: out.append("null")
+        case .bool(let b): out.append(b ? "true" : "false")
         case .number(let n):
-            if n.rounded() == n, abs(n) < 9.0e15 { out.append(contentsOf: String(Int64(n)).utf8) }
-            else { out.append(contentsOf: "\(n)".utf8) }
+            if n.rounded() == n, abs(n) < 9.0e15 { out.append(String(Int64(n))) }
+            else { out.append("\(n)") }
         case .string(let s): writeString(s, into: &out)
         case .array(let a):
             out.append(UInt8(ascii: "["))
@@ -60,36 +59,37 @@ enum JSONWriter {
     private static let base64Alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
     /// Appends standard base64 (RFC 4648, padded, no line breaks) of `bytes`: what
-    /// `Data.base64EncodedString()` gives, without the intermediate string.
-    static func appendBase64(_ bytes: [UInt8], to out: inout [UInt8]) {
-        let encoded = [UInt8](unsafeUninitializedCapacity: (bytes.count + 2) / 3 * 4) { buffer, written in
+    /// `Data.base64EncodedString()` gives.
+    static func appendBase64(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout ByteWriter) {
+        out.append(count: (bytes.count + 2) / 3 * 4) { o in
             base64Alphabet.withUnsafeBufferPointer { alphabet in
-                bytes.withUnsafeBufferPointer { input in
-                    var i = 0, o = 0
-                    func put(_ v: UInt32) { buffer[o] = alphabet[Int(v & 63)]; o += 1 }
-                    while i + 3 <= input.count {
-                        let v = UInt32(input[i]) << 16 | UInt32(input[i + 1]) << 8 | UInt32(input[i + 2])
-                        put(v >> 18); put(v >> 12); put(v >> 6); put(v)
-                        i += 3
-                    }
-                    let rest = input.count - i
-                    if rest > 0 {
-                        let v = UInt32(input[i]) << 16 | (rest == 2 ? UInt32(input[i + 1]) << 8 : 0)
-                        put(v >> 18); put(v >> 12)
-                        if rest == 2 { put(v >> 6) } else { buffer[o] = UInt8(ascii: "="); o += 1 }
-                        buffer[o] = UInt8(ascii: "="); o += 1
-                    }
-                    written = o
+                guard var o = o.baseAddress, let a = alphabet.baseAddress, var p = bytes.baseAddress else { return }
+                let end = p + bytes.count
+                while end - p >= 3 {
+                    let v = UInt32(p[0]) << 16 | UInt32(p[1]) << 8 | UInt32(p[2])
+                    o[0] = a[Int(v >> 18)]
+                    o[1] = a[Int((v >> 12) & 63)]
+                    o[2] = a[Int((v >> 6) & 63)]
+                    o[3] = a[Int(v & 63)]
+                    p += 3
+                    o += 4
+                }
+                let rest = end - p
+                if rest > 0 {
+                    let v = UInt32(p[0]) << 16 | (rest == 2 ? UInt32(p[1]) << 8 : 0)
+                    o[0] = a[Int(v >> 18)]
+                    o[1] = a[Int((v >> 12) & 63)]
+                    o[2] = rest == 2 ? a[Int((v >> 6) & 63)] : UInt8(ascii: "=")
+                    o[3] = UInt8(ascii: "=")
                 }
             }
         }
-        out.append(contentsOf: encoded)
     }
 
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// Runs of bytes that need no escaping are copied whole; only `"`, `\\` and control bytes are escaped.
-    static func writeString(_ s: String, into out: inout [UInt8]) {
+    static func writeString(_ s: String, into out: inout ByteWriter) {
         out.append(UInt8(ascii: "\""))
         var s = s
         s.withUTF8 { bytes in
@@ -98,7 +98,7 @@ enum JSONWriter {
                 let i = JSONByteScan.firstSpecial(in: bytes, from: run, sawNonASCII: &nonASCII)
                 guard i < bytes.count else { break }
                 let c = bytes[i]
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<i]))
+                out.append(UnsafeBufferPointer(rebasing: bytes[run..<i]))
                 run = i + 1
                 out.append(UInt8(ascii: "\\"))
                 switch c {
@@ -109,12 +109,12 @@ enum JSONWriter {
                 case 0x08: out.append(UInt8(ascii: "b"))
                 case 0x0C: out.append(UInt8(ascii: "f"))
                 default:
-                    out.append(contentsOf: "u00".utf8)
+                    out.append("u00")
                     out.append(hex[Int(c >> 4)])
                     out.append(hex[Int(c & 0xF)])
                 }
             }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run...]))
+            out.append(UnsafeBufferPointer(rebasing: bytes[run...]))
         }
         out.append(UInt8(ascii: "\""))
     }

@@ -116,14 +116,22 @@ public struct Mutator: Sendable {
 /// Read access to the metadata every hook needs, plus the `zarf-agent: patched` label patch.
 struct ObjectView {
     let json: JSONValue
-    init(_ json: JSONValue) { self.json = json }
+    /// `metadata` when it is an object, and its `labels` (empty when missing or not an object): looked up
+    /// once, as the hooks read them several times.
+    private let metadata: [String: JSONValue]?
+    let labelsJSON: [String: JSONValue]
 
-    var hasMetadata: Bool { json["metadata"]?.objectValue != nil }
-    var labelsJSON: [String: JSONValue] { json["metadata"]?["labels"]?.objectValue ?? [:] }
-    var annotationsJSON: [String: JSONValue] { json["metadata"]?["annotations"]?.objectValue ?? [:] }
+    init(_ json: JSONValue) {
+        self.json = json
+        metadata = json["metadata"]?.objectValue
+        labelsJSON = metadata?["labels"]?.objectValue ?? [:]
+    }
+
+    var hasMetadata: Bool { metadata != nil }
+    var annotationsJSON: [String: JSONValue] { metadata?["annotations"]?.objectValue ?? [:] }
     var labels: [String: String] { labelsJSON.compactMapValues(\.stringValue) }
     /// One label's value when it is a string (without building `labels`).
-    func label(_ key: String) -> String? { json["metadata"]?["labels"]?[key]?.stringValue }
+    func label(_ key: String) -> String? { labelsJSON[key]?.stringValue }
 
     /// `add /metadata` when the object has none, so the label and annotation patches apply.
     func metadataPatch() -> [PatchOperation] { hasMetadata ? [] : [.add("/metadata", [:])] }

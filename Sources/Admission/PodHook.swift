@@ -14,21 +14,23 @@ struct PodHook {
     static let pullSecretPatch = PatchOperation.add("/spec/imagePullSecrets", [["name": .string(pullSecret)]])
 
     /// `zarf.dev/original-<kind>-<name>`, the name part cut to 63 characters and stripped of trailing `-`.
-    static func annotationKey(_ kind: String, _ name: String) -> String {
-        let prefix = "zarf.dev/".utf8.count
-        // Built in a stack buffer: one allocation, the string's own.
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: prefix + 63) { key in
+    static func annotationKey(_ kind: StaticString, _ name: String) -> String {
+        let prefix = "zarf.dev/".utf8.count, limit = prefix + 63
+        // Written straight into the string's storage: one allocation, no intermediate copies.
+        return String(unsafeUninitializedCapacity: limit) { key in
             var n = 0
-            func put<S: Sequence<UInt8>>(_ bytes: S) {
-                for b in bytes where n < key.count { key[n] = b; n += 1 }
+            func put(_ bytes: UnsafeBufferPointer<UInt8>) {
+                let m = min(bytes.count, limit - n)
+                if m > 0 { UnsafeMutableRawPointer(key.baseAddress! + n).copyMemory(from: bytes.baseAddress!, byteCount: m) }
+                n += m
             }
-            put("zarf.dev/original-".utf8)
-            put(kind.utf8)
-            put(CollectionOfOne(UInt8(ascii: "-")))
-            put(name.utf8)
+            put(UnsafeBufferPointer(start: ("zarf.dev/original-" as StaticString).utf8Start, count: 18))
+            put(UnsafeBufferPointer(start: kind.utf8Start, count: kind.utf8CodeUnitCount))
+            put(UnsafeBufferPointer(start: ("-" as StaticString).utf8Start, count: 1))
+            if name.utf8.withContiguousStorageIfAvailable(put) == nil { Array(name.utf8).withUnsafeBufferPointer(put) }
             // A cut inside a character leaves bytes that decode to U+FFFD, never "-": trimming bytes is trimming characters.
             while n > 0, key[n - 1] == UInt8(ascii: "-") { n -= 1 }
-            return String(decoding: UnsafeBufferPointer(rebasing: key[..<n]), as: UTF8.self)
+            return n
         }
     }
 

@@ -208,9 +208,10 @@ import Testing
         var g = Generator(state: 3)
         for length in 0..<40 {
             let bytes = (0..<length).map { _ in UInt8(g.next(256)) }
-            var out: [UInt8] = [UInt8(ascii: ">")]
-            JSONWriter.appendBase64(bytes, to: &out)
-            #expect(String(decoding: out.dropFirst(), as: UTF8.self) == Data(bytes).base64EncodedString())
+            var out = ByteWriter(capacity: 1)  // grows as it is written
+            out.append(UInt8(ascii: ">"))
+            bytes.withUnsafeBufferPointer { JSONWriter.appendBase64($0, to: &out) }
+            #expect(String(decoding: out.bytes.dropFirst(), as: UTF8.self) == Data(bytes).base64EncodedString())
         }
     }
 
