@@ -215,6 +215,7 @@ struct FastJSON {
 
     /// Checks one string (escapes, surrogate pairs, control characters, UTF-8) and moves past it without
     /// building it. Returns whether it held an escape.
+    @inline(__always)
     mutating func skipString() throws -> Bool {
         i += 1  // opening quote
         let start = i
