@@ -85,11 +85,16 @@ struct FastJSON {
     }
 
     private mutating func literal(_ word: StaticString, _ v: JSONValue) throws -> JSONValue {
+        try skipLiteral(word)
+        return v
+    }
+
+    /// Moves past `word` (`true`, `false` or `null`), which must be at `i`.
+    private mutating func skipLiteral(_ word: StaticString) throws {
         let n = word.utf8CodeUnitCount
         guard i + n <= bytes.count else { throw fail("truncated literal") }
         for k in 0..<n where bytes[i + k] != word.utf8Start[k] { throw fail("invalid literal") }
         i += n
-        return v
     }
 
     /// Reads the object at `i` (which must be `{`, at nesting `depth`), calling `member` for each member
@@ -186,7 +191,10 @@ struct FastJSON {
         case UInt8(ascii: "["): try elements(depth: depth) { p in try p.skipValue(depth: depth + 1) }
         case UInt8(ascii: "\""): _ = try skipString()
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try skipNumber()
-        default: _ = try value(depth: depth, filter: .everything)  // literals (and errors): nothing to save
+        case UInt8(ascii: "t"): try skipLiteral("true")
+        case UInt8(ascii: "f"): try skipLiteral("false")
+        case UInt8(ascii: "n"): try skipLiteral("null")
+        default: throw fail("unexpected character")
         }
     }
 
