@@ -48,23 +48,23 @@ struct FastJSON {
     /// The last pod spec read under a `.podSpec` filter (the one whose placeholder is in the result).
     private(set) var podSpec: PodSpecFields?
 
+    /// The whole document built as a `JSONValue` (what `filter` asks for of it).
     static func parse(bytes: [UInt8], maxDepth: Int, filter: JSONFieldFilter = .everything) throws -> JSONValue {
-        try parseReadingPodSpec(bytes: bytes, maxDepth: maxDepth, filter: filter).value
+        try bytes.withUnsafeBufferPointer { buffer in
+            try read(buffer, maxDepth: maxDepth) { p in try p.value(depth: 0, filter: filter) }
+        }
     }
 
-    /// `parse`, also returning the pod spec read under a `.podSpec` filter.
-    static func parseReadingPodSpec(bytes: [UInt8], maxDepth: Int, filter: JSONFieldFilter) throws -> (value: JSONValue, podSpec: PodSpecFields?) {
-        try bytes.withUnsafeBufferPointer { try parseReadingPodSpec(buffer: $0, maxDepth: maxDepth, filter: filter) }
-    }
-
-    static func parseReadingPodSpec(buffer: UnsafeBufferPointer<UInt8>, maxDepth: Int, filter: JSONFieldFilter) throws -> (value: JSONValue, podSpec: PodSpecFields?) {
-        // Unchecked reads: every index is compared with `count` before use, as the array version did.
+    /// Reads one whole document with `value` (given the reader at its first value), checking that nothing
+    /// but whitespace follows it.
+    static func read<T>(_ buffer: UnsafeBufferPointer<UInt8>, maxDepth: Int, _ value: (inout FastJSON) throws -> T) throws -> T {
+        // Unchecked reads: every index is compared with `count` before use.
         var p = FastJSON(bytes: buffer, maxDepth: maxDepth)
         p.skipSpace()
-        let v = try p.value(depth: 0, filter: filter)
+        let v = try value(&p)
         p.skipSpace()
         guard p.i == p.bytes.count else { throw p.fail("unexpected data after the document") }
-        return (v, p.podSpec)
+        return v
     }
 
     init(bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) {

@@ -33,23 +33,21 @@ extension FastJSON {
     /// Also returns the pod spec read when that filter holds `.podSpec`.
     static func readReview(buffer: UnsafeBufferPointer<UInt8>, maxDepth: Int,
                            objectFilter: JSONFieldFilter) throws -> (ReviewEnvelope, PodSpecFields?) {
-        var p = FastJSON(bytes: buffer, maxDepth: maxDepth)
-        p.skipSpace()
-        var review = ReviewEnvelope()
-        if p.next == UInt8(ascii: "{") {
-            review.isObject = true
-            try p.members(depth: 0) { p, key in
-                if key.equals("apiVersion") { review.apiVersion = try p.stringOrSkip(depth: 1) }
-                else if key.equals("kind") { review.kind = try p.stringOrSkip(depth: 1) }
-                else if key.equals("request") { review.request = try p.readRequest(depth: 1, objectFilter: objectFilter) }
-                else { try p.skipValue(depth: 1) }
+        try read(buffer, maxDepth: maxDepth) { p in
+            var review = ReviewEnvelope()
+            if p.next == UInt8(ascii: "{") {
+                review.isObject = true
+                try p.members(depth: 0) { p, key in
+                    if key.equals("apiVersion") { review.apiVersion = try p.stringOrSkip(depth: 1) }
+                    else if key.equals("kind") { review.kind = try p.stringOrSkip(depth: 1) }
+                    else if key.equals("request") { review.request = try p.readRequest(depth: 1, objectFilter: objectFilter) }
+                    else { try p.skipValue(depth: 1) }
+                }
+            } else {
+                try p.skipValue(depth: 0)
             }
-        } else {
-            try p.skipValue(depth: 0)
+            return (review, p.podSpec)
         }
-        p.skipSpace()
-        guard p.i == p.bytes.count else { throw p.fail("unexpected data after the document") }
-        return (review, p.podSpec)
     }
 
     /// The request object at `i`, or nil (with the value skipped) when it is not an object.
