@@ -58,29 +58,47 @@ enum JSONWriter {
 
     private static let base64Alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
+    /// The two base64 characters of every 12-bit value, first character in the low byte: one load per two
+    /// characters instead of one per character.
+    private static let base64Pairs: [UInt16] = (0..<4096).map {
+        UInt16(base64Alphabet[$0 >> 6]) | UInt16(base64Alphabet[$0 & 63]) << 8
+    }
+
     /// Appends standard base64 (RFC 4648, padded, no line breaks) of `bytes`: what
     /// `Data.base64EncodedString()` gives.
     static func appendBase64(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout ByteWriter) {
         out.append(count: (bytes.count + 2) / 3 * 4) { o in
-            base64Alphabet.withUnsafeBufferPointer { alphabet in
-                guard var o = o.baseAddress, let a = alphabet.baseAddress, var p = bytes.baseAddress else { return }
+            base64Pairs.withUnsafeBufferPointer { pairs in
+                guard let o = o.baseAddress, let pair = pairs.baseAddress, var p = bytes.baseAddress else { return }
+                let raw = UnsafeMutableRawPointer(o)
+                var written = 0
                 let end = p + bytes.count
+                // Six bytes (eight characters) per step from one 8-byte load, while 8 bytes are readable.
+                while end - p >= 8 {
+                    let v = UInt64(bigEndian: UnsafeRawPointer(p).loadUnaligned(as: UInt64.self))
+                    let eight = UInt64(pair[Int(v >> 52)]) | UInt64(pair[Int((v >> 40) & 0xFFF)]) << 16
+                        | UInt64(pair[Int((v >> 28) & 0xFFF)]) << 32 | UInt64(pair[Int((v >> 16) & 0xFFF)]) << 48
+                    raw.storeBytes(of: eight.littleEndian, toByteOffset: written, as: UInt64.self)
+                    p += 6
+                    written &+= 8
+                }
                 while end - p >= 3 {
-                    let v = UInt32(p[0]) << 16 | UInt32(p[1]) << 8 | UInt32(p[2])
-                    o[0] = a[Int(v >> 18)]
-                    o[1] = a[Int((v >> 12) & 63)]
-                    o[2] = a[Int((v >> 6) & 63)]
-                    o[3] = a[Int(v & 63)]
+                    let v = Int(p[0]) << 16 | Int(p[1]) << 8 | Int(p[2])
+                    let four = UInt32(pair[v >> 12]) | UInt32(pair[v & 0xFFF]) << 16
+                    raw.storeBytes(of: four.littleEndian, toByteOffset: written, as: UInt32.self)
                     p += 3
-                    o += 4
+                    written &+= 4
                 }
                 let rest = end - p
                 if rest > 0 {
-                    let v = UInt32(p[0]) << 16 | (rest == 2 ? UInt32(p[1]) << 8 : 0)
-                    o[0] = a[Int(v >> 18)]
-                    o[1] = a[Int((v >> 12) & 63)]
-                    o[2] = rest == 2 ? a[Int((v >> 6) & 63)] : UInt8(ascii: "=")
-                    o[3] = UInt8(ascii: "=")
+                    base64Alphabet.withUnsafeBufferPointer { alphabet in
+                        let a = alphabet.baseAddress!, o = o + written
+                        let v = UInt32(p[0]) << 16 | (rest == 2 ? UInt32(p[1]) << 8 : 0)
+                        o[0] = a[Int(v >> 18)]
+                        o[1] = a[Int((v >> 12) & 63)]
+                        o[2] = rest == 2 ? a[Int((v >> 6) & 63)] : UInt8(ascii: "=")
+                        o[3] = UInt8(ascii: "=")
+                    }
                 }
             }
         }

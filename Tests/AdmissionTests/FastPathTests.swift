@@ -206,7 +206,8 @@ import Testing
 
     @Test func base64IsFoundations() {
         var g = Generator(state: 3)
-        for length in 0..<40 {
+        // Every remainder of the 6-byte step and the 3-byte step, and a pod patch's size.
+        for length in Array(0..<70) + [255, 256, 257, 1243] {
             let bytes = (0..<length).map { _ in UInt8(g.next(256)) }
             var out = ByteWriter(capacity: 1)  // grows as it is written
             out.append(UInt8(ascii: ">"))
