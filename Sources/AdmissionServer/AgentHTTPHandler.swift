@@ -161,8 +161,15 @@ final class AgentHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func write(_ response: AgentResponse, context: ChannelHandlerContext, head: HTTPRequestHead, path: String, close: Bool) {
         let keepAlive = head.isKeepAlive && !close && !connections.isDraining
         var out = context.channel.allocator.buffer(capacity: 160 + response.contentType.utf8.count + response.body.count)
-        out.writeString("HTTP/\(head.version.major).\(head.version.minor) \(response.status.code) \(response.status.reasonPhrase)\r\n")
-        out.writeString("content-type: \(response.contentType)\r\ncontent-length: \(response.body.count)\r\n")
+        if head.version == .http1_1, response.status == .ok, response.contentType == "application/json" {
+            // The webhook's every answer: written without formatting strings.
+            out.writeStaticString("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ")
+            out.writeString(String(response.body.count))
+            out.writeStaticString("\r\n")
+        } else {
+            out.writeString("HTTP/\(head.version.major).\(head.version.minor) \(response.status.code) \(response.status.reasonPhrase)\r\n")
+            out.writeString("content-type: \(response.contentType)\r\ncontent-length: \(response.body.count)\r\n")
+        }
         if !keepAlive {
             out.writeString("connection: close\r\n")
         } else if head.version.major == 1, head.version.minor == 0 {
