@@ -31,6 +31,8 @@ let package = Package(
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CLinux"),
+        // The webhook's JSON tokenizer: SSE2 block classification has no Swift spelling (see Admission's JSONTape).
+        .target(name: "CJSONScan"),
 
         // MARK: Layer 2: pure formats and plans
         .target(name: "OutpostCore", swiftSettings: swift6),
@@ -46,7 +48,7 @@ let package = Package(
         ], resources: [.copy("Resources")], swiftSettings: swift6),
         .target(name: "Injection", dependencies: ["OutpostCore", "OCI", "Archiving",
             .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swift6),
-        .target(name: "Admission", dependencies: ["OutpostCore", "OCI"], swiftSettings: swift6),
+        .target(name: "Admission", dependencies: ["OutpostCore", "OCI", "CJSONScan"], swiftSettings: swift6),
         .target(name: "Charts", dependencies: ["OutpostCore", "Archiving", "CArchive", "Yams",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "_CryptoExtras", package: "swift-crypto"),

@@ -47,6 +47,12 @@ struct FastJSON {
     let maxDepth: Int
     /// The last pod spec read under a `.podSpec` filter (the one whose placeholder is in the result).
     private(set) var podSpec: PodSpecFields?
+    /// The document's tape when the C tokenizer has checked it all (see `read`).
+    private var tape: JSONTape?
+    /// With a tape: the entry of the value or key at `i`. Each container walker sets it before handing a
+    /// member or element to its reader and moves it past that value after; every use checks that the entry
+    /// starts at `i`, and reads the bytes as without a tape when it does not.
+    private var t = 0
 
     /// The whole document built as a `JSONValue` (what `filter` asks for of it).
     static func parse(bytes: [UInt8], maxDepth: Int, filter: JSONFieldFilter = .everything) throws -> JSONValue {
@@ -56,10 +62,21 @@ struct FastJSON {
     }
 
     /// Reads one whole document with `value` (given the reader at its first value), checking that nothing
-    /// but whitespace follows it.
-    static func read<T>(_ buffer: UnsafeBufferPointer<UInt8>, maxDepth: Int, _ value: (inout FastJSON) throws -> T) throws -> T {
+    /// but whitespace follows it. With `tokenized`, the C tokenizer checks the document first and, when it
+    /// accepts it, the reader follows its tape: for readers that skip most of a document.
+    static func read<T>(_ buffer: UnsafeBufferPointer<UInt8>, maxDepth: Int, tokenized: Bool = false,
+                        _ value: (inout FastJSON) throws -> T) throws -> T {
+        guard tokenized else { return try read(buffer, maxDepth: maxDepth, tape: nil, value) }
+        return try JSONTape.with(document: buffer, maxDepth: maxDepth) { tape in
+            try read(buffer, maxDepth: maxDepth, tape: tape, value)
+        }
+    }
+
+    private static func read<T>(_ buffer: UnsafeBufferPointer<UInt8>, maxDepth: Int, tape: JSONTape?,
+                                _ value: (inout FastJSON) throws -> T) throws -> T {
         // Unchecked reads: every index is compared with `count` before use.
         var p = FastJSON(bytes: buffer, maxDepth: maxDepth)
+        p.tape = tape
         p.skipSpace()
         let v = try value(&p)
         p.skipSpace()
@@ -102,6 +119,27 @@ struct FastJSON {
     /// The one place object syntax is checked, for built, skipped and typed reads alike.
     mutating func members(depth: Int, _ member: (inout FastJSON, UnsafeBufferPointer<UInt8>) throws -> Void) throws {
         guard depth < maxDepth else { throw fail("nested deeper than \(maxDepth) levels") }
+        if let tape, tape.entry(t, startsAt: i) {
+            let object = t, stop = tape.next(object)
+            var k = object + 1
+            while k < stop {
+                let keyStart = Int(tape.tokens[k].offset), value = k + 1
+                t = value
+                i = Int(tape.tokens[value].offset)
+                if tape.isEscaped(k) {
+                    var p = FastJSON(bytes: bytes, maxDepth: maxDepth)
+                    p.i = keyStart
+                    var decoded = try p.string()
+                    try decoded.withUTF8 { try member(&self, $0) }
+                } else {
+                    try member(&self, UnsafeBufferPointer(rebasing: bytes[(keyStart + 1)..<tape.end(k)]))
+                }
+                k = tape.next(value)
+            }
+            t = stop
+            i = tape.end(object) + 1
+            return
+        }
         i += 1
         skipSpace()
         if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return }
@@ -135,6 +173,19 @@ struct FastJSON {
     /// Reads the array at `i` (which must be `[`), calling `element` with `i` at each element.
     mutating func elements(depth: Int, _ element: (inout FastJSON) throws -> Void) throws {
         guard depth < maxDepth else { throw fail("nested deeper than \(maxDepth) levels") }
+        if let tape, tape.entry(t, startsAt: i) {
+            let array = t, stop = tape.next(array)
+            var k = array + 1
+            while k < stop {
+                t = k
+                i = Int(tape.tokens[k].offset)
+                try element(&self)
+                k = tape.next(k)
+            }
+            t = stop
+            i = tape.end(array) + 1
+            return
+        }
         i += 1
         skipSpace()
         if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return }
@@ -186,6 +237,11 @@ struct FastJSON {
     /// Reads one value without building it, with the same checks (and errors) as `value`.
     mutating func skipValue(depth: Int) throws {
         guard i < bytes.count else { throw fail("unexpected end of input") }
+        if let tape, tape.entry(t, startsAt: i) {
+            i = tape.offsetPast(t, first: bytes[i])
+            t = tape.next(t)
+            return
+        }
         switch bytes[i] {
         case UInt8(ascii: "{"): try members(depth: depth) { p, _ in try p.skipValue(depth: depth + 1) }
         case UInt8(ascii: "["): try elements(depth: depth) { p in try p.skipValue(depth: depth + 1) }
@@ -345,6 +401,13 @@ struct FastJSON {
     }
 
     mutating func string() throws -> String {
+        if let tape, tape.entry(t, startsAt: i), !tape.isEscaped(t) {
+            let end = tape.end(t)
+            let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[(i + 1)..<end]), as: UTF8.self)
+            i = end + 1
+            t += 1
+            return text
+        }
         i += 1  // opening quote
         let start = i
         // fast path: no escapes

@@ -33,7 +33,7 @@ extension FastJSON {
     /// Also returns the pod spec read when that filter holds `.podSpec`.
     static func readReview(buffer: UnsafeBufferPointer<UInt8>, maxDepth: Int,
                            objectFilter: JSONFieldFilter) throws -> (ReviewEnvelope, PodSpecFields?) {
-        try read(buffer, maxDepth: maxDepth) { p in
+        try read(buffer, maxDepth: maxDepth, tokenized: true) { p in
             var review = ReviewEnvelope()
             if p.next == UInt8(ascii: "{") {
                 review.isObject = true
