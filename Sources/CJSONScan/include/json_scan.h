@@ -31,7 +31,9 @@ typedef struct {
 /// Checks that `buf[0..<len]` is exactly one JSON value (RFC 8259) with only whitespace around it:
 /// object and array syntax, string escapes and control bytes, UTF-8, number grammar, literals, and
 /// nesting of at most `max_depth` objects and arrays; and writes every value and key to `tape`
-/// (`*count` of them). `stack` has room for `max_depth` entries.
+/// (`*count` of them). `stack` has room for `max_depth` entries. `tape` has room for `capacity` entries;
+/// the answer is `OUTPOST_JSON_UNSURE` when fewer than 64 (one block's worth) are free before a block, so
+/// `len / 2 + 66` is always enough.
 /// The 64-byte block classification uses SSE2 where the compiler offers it, plain C elsewhere.
 int outpost_json_tape(const uint8_t *buf, size_t len, uint32_t max_depth, uint32_t *stack,
                       outpost_json_token *tape, size_t capacity, size_t *count);
