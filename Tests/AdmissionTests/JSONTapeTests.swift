@@ -88,7 +88,7 @@ import Testing
         #expect(taped > 500, "\(taped) of 1500 documents had a tape")
     }
 
-    @Test func theBenchReviewHasATapeAndOddDocumentsDoNot() {
+    @Test func aPodReviewHasATapeAndOddDocumentsDoNot() {
         let review = Array(ServerHarness.podReview(containers: 5).utf8)
         #expect(review.withUnsafeBufferPointer { JSONTape.with(document: $0, maxDepth: 128) { $0 != nil } })
         // What the tokenizer leaves to the byte reader, and what it refuses.
