@@ -30,6 +30,27 @@ struct JSONTape {
         return try body(JSONTape(tokens: tokens, count: verdict.1))
     }
 
+    /// The tokenizer's instruction sets: `outpost_json_tape` picks AVX2 where the CPU has it.
+    enum Variant: Int32 {
+        case base = 0, avx2 = 1
+        static var avx2Available: Bool { outpost_json_tape_avx2_available() != 0 }
+    }
+
+    /// The verdict and the tape (offset, end, next of each entry) that `variant` writes for `document`: for
+    /// tests that compare the variants.
+    static func tokenize(_ document: [UInt8], variant: Variant, maxDepth: Int) -> (verdict: Int32, entries: [UInt32]) {
+        let capacity = document.count / 2 + 2 + 64
+        var tokens = [outpost_json_token](repeating: outpost_json_token(), count: capacity)
+        var stack = [UInt32](repeating: 0, count: maxDepth)
+        var count = 0
+        let verdict = document.withUnsafeBufferPointer { doc in
+            outpost_json_tape_variant(variant.rawValue, doc.baseAddress ?? UnsafePointer(bitPattern: 1)!, doc.count,
+                                      UInt32(maxDepth), &stack, &tokens, capacity, &count)
+        }
+        guard verdict == Int32(OUTPOST_JSON_VALID.rawValue) else { return (verdict, []) }
+        return (verdict, tokens[..<count].flatMap { [$0.offset, $0.end, $0.next] })
+    }
+
     /// Whether entry `k` starts at byte `offset` (the reader's check that it is where the tape says).
     @inline(__always)
     func entry(_ k: Int, startsAt offset: Int) -> Bool { k < count && Int(tokens[k].offset) == offset }

@@ -9,6 +9,11 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && defined(__clang__)
+#include <cpuid.h>
+#include <immintrin.h>
+#define OUTPOST_JSON_HAS_AVX2_PATH 1
+#endif
 
 typedef struct {
     uint64_t quote, backslash, control, structural, whitespace, high;
@@ -17,7 +22,7 @@ typedef struct {
 #if defined(__SSE2__)
 static inline uint64_t mask16(__m128i m, int shift) { return (uint64_t)(uint32_t)_mm_movemask_epi8(m) << shift; }
 
-static inline void classify(const uint8_t *p, block_masks *m) {
+static inline void classify_base(const uint8_t *p, block_masks *m) {
     const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), control_max = _mm_set1_epi8(0x1F);
     const __m128i lower = _mm_set1_epi8(0x20), open_brace = _mm_set1_epi8('{'), close_brace = _mm_set1_epi8('}');
     const __m128i colon = _mm_set1_epi8(':'), comma = _mm_set1_epi8(',');
@@ -40,7 +45,7 @@ static inline void classify(const uint8_t *p, block_masks *m) {
     }
 }
 #else
-static inline void classify(const uint8_t *p, block_masks *m) {
+static inline void classify_base(const uint8_t *p, block_masks *m) {
     memset(m, 0, sizeof *m);
     for (int k = 0; k < 64; k++) {
         uint8_t c = p[k];
@@ -138,150 +143,100 @@ static inline uint64_t below(int bit) { return (1ull << bit) - 1; }
 /// Stack entries: the container's tape index, with this bit set for an object.
 #define OBJECT_BIT 0x80000000u
 
+
+#define TAPE_FUNCTION tape_base
+#define TAPE_TARGET
+#define CLASSIFY classify_base
+#define PREFIX_XOR prefix_xor
+#include "json_scan_body.h"
+
+#if OUTPOST_JSON_HAS_AVX2_PATH
+#define AVX2_TARGET __attribute__((target("avx2,bmi,bmi2,pclmul")))
+
+/// The two 32-byte halves' byte masks as one 64-bit mask. The empty asm keeps the mask a plain register:
+/// without it clang moved these movemasks past the stage-2 loop and rebuilt them one byte at a time (50%
+/// more instructions in all).
+AVX2_TARGET static inline uint64_t mask64(__m256i low, __m256i high) {
+    uint64_t mask = (uint64_t)(uint32_t)_mm256_movemask_epi8(low) | ((uint64_t)(uint32_t)_mm256_movemask_epi8(high) << 32);
+    __asm__("" : "+r"(mask));
+    return mask;
+}
+
+/// The same masks as `classify_base`, 32 bytes per compare instead of 16.
+AVX2_TARGET static inline void classify_avx2(const uint8_t *p, block_masks *m) {
+    const __m256i quote = _mm256_set1_epi8('"'), backslash = _mm256_set1_epi8('\\'), control_max = _mm256_set1_epi8(0x1F);
+    const __m256i lower = _mm256_set1_epi8(0x20), open_brace = _mm256_set1_epi8('{'), close_brace = _mm256_set1_epi8('}');
+    const __m256i colon = _mm256_set1_epi8(':'), comma = _mm256_set1_epi8(',');
+    const __m256i space = _mm256_set1_epi8(' '), tab = _mm256_set1_epi8('\t'), lf = _mm256_set1_epi8('\n'), cr = _mm256_set1_epi8('\r');
+    __m256i x[2] = {_mm256_loadu_si256((const __m256i *)p), _mm256_loadu_si256((const __m256i *)(p + 32))};
+    __m256i q[2], b[2], c[2], s[2], w[2];
+    for (int k = 0; k < 2; k++) {
+        q[k] = _mm256_cmpeq_epi8(x[k], quote);
+        b[k] = _mm256_cmpeq_epi8(x[k], backslash);
+        c[k] = _mm256_cmpeq_epi8(_mm256_min_epu8(x[k], control_max), x[k]);
+        __m256i folded = _mm256_or_si256(x[k], lower);  // '[' and ']' onto '{' and '}'
+        s[k] = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(folded, open_brace), _mm256_cmpeq_epi8(folded, close_brace)),
+                               _mm256_or_si256(_mm256_cmpeq_epi8(x[k], colon), _mm256_cmpeq_epi8(x[k], comma)));
+        w[k] = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(x[k], space), _mm256_cmpeq_epi8(x[k], tab)),
+                               _mm256_or_si256(_mm256_cmpeq_epi8(x[k], lf), _mm256_cmpeq_epi8(x[k], cr)));
+    }
+    m->quote = mask64(q[0], q[1]);
+    m->backslash = mask64(b[0], b[1]);
+    m->control = mask64(c[0], c[1]);
+    m->structural = mask64(s[0], s[1]);
+    m->whitespace = mask64(w[0], w[1]);
+    m->high = mask64(x[0], x[1]);
+}
+
+/// `prefix_xor` as one carry-less multiply by all ones.
+AVX2_TARGET static inline uint64_t prefix_xor_clmul(uint64_t x) {
+    __m128i product = _mm_clmulepi64_si128(_mm_set_epi64x(0, (long long)x), _mm_set1_epi8((char)0xFF), 0);
+    return (uint64_t)_mm_cvtsi128_si64(product);
+}
+
+#define TAPE_FUNCTION tape_avx2
+#define TAPE_TARGET AVX2_TARGET
+#define CLASSIFY classify_avx2
+#define PREFIX_XOR prefix_xor_clmul
+#include "json_scan_body.h"
+
+/// Whether this CPU and the OS (which must save the YMM registers) support AVX2, BMI1/2 and PCLMULQDQ.
+static int detect_avx2(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    if (!(c & bit_OSXSAVE) || !(c & bit_AVX) || !(c & bit_PCLMUL)) return 0;
+    unsigned xcr0_low, xcr0_high;
+    __asm__("xgetbv" : "=a"(xcr0_low), "=d"(xcr0_high) : "c"(0));
+    if ((xcr0_low & 6) != 6) return 0;  // XMM and YMM state
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    return (b & bit_AVX2) && (b & bit_BMI) && (b & bit_BMI2);
+}
+
+int outpost_json_tape_avx2_available(void) {
+    // 0: not checked yet, 1: no, 2: yes. Racing first calls compute the same answer.
+    static int answer;
+    int known = __atomic_load_n(&answer, __ATOMIC_RELAXED);
+    if (known == 0) {
+        known = detect_avx2() ? 2 : 1;
+        __atomic_store_n(&answer, known, __ATOMIC_RELAXED);
+    }
+    return known == 2;
+}
+#else
+int outpost_json_tape_avx2_available(void) { return 0; }
+#endif
+
+int outpost_json_tape_variant(int variant, const uint8_t *buf, size_t len, uint32_t max_depth, uint32_t *stack,
+                              outpost_json_token *tape, size_t capacity, size_t *count) {
+#if OUTPOST_JSON_HAS_AVX2_PATH
+    if (variant == OUTPOST_JSON_VARIANT_AVX2 && outpost_json_tape_avx2_available())
+        return tape_avx2(buf, len, max_depth, stack, tape, capacity, count);
+#endif
+    (void)variant;
+    return tape_base(buf, len, max_depth, stack, tape, capacity, count);
+}
+
 int outpost_json_tape(const uint8_t *buf, size_t len, uint32_t max_depth, uint32_t *stack,
                       outpost_json_token *tape, size_t capacity, size_t *count) {
-    *count = 0;
-    if (len >= OUTPOST_JSON_ESCAPED) return OUTPOST_JSON_UNSURE;
-    enum state state = EXPECT_VALUE;
-    uint32_t depth = 0;
-    int in_object = 0;            // whether the innermost open container is an object
-    size_t n = 0;
-    uint64_t inside_carry = 0;    // all ones when the previous block ended inside a string
-    uint64_t escape_carry = 0;    // 1 when the previous block's last byte was an escaping backslash
-    uint64_t scalar_carry = 0;    // 1 when the previous block's last byte was part of a literal or number
-    int saw_high = 0;
-    // A string still open at the end of a block: its tape index, and whether it holds a backslash so far.
-    size_t open_string = SIZE_MAX;
-    uint32_t open_string_escaped = 0;
-    uint8_t tail[64];
-    for (size_t base = 0; base < len; base += 64) {
-        const uint8_t *p = buf + base;
-        if (len - base < 64) {
-            // Spaces after the end change nothing: whitespace outside a string, and an unterminated
-            // string is caught below.
-            memset(tail, ' ', 64);
-            memcpy(tail, p, len - base);
-            p = tail;
-        }
-        if (capacity - n < 64) return OUTPOST_JSON_UNSURE;  // room for this block's tokens
-        block_masks m;
-        classify(p, &m);
-
-        // Which bytes a backslash escapes (an escaped backslash escapes nothing).
-        uint64_t escaped = escape_carry;
-        escape_carry = 0;
-        uint64_t backslashes = m.backslash & ~escaped;
-        while (backslashes) {
-            int at = __builtin_ctzll(backslashes);
-            backslashes &= backslashes - 1;
-            if (at == 63) { escape_carry = 1; break; }
-            escaped |= 1ull << (at + 1);
-            backslashes &= ~(1ull << (at + 1));
-        }
-        uint64_t quotes = m.quote & ~escaped;
-        uint64_t inside = prefix_xor(quotes) ^ inside_carry;
-        inside_carry = (uint64_t)((int64_t)inside >> 63);
-
-        if (m.control & inside) return OUTPOST_JSON_INVALID;
-        if (m.high) {
-            if (m.high & ~inside) return OUTPOST_JSON_INVALID;  // non-ASCII outside a string
-            saw_high = 1;
-        }
-        // Escapes inside strings; an escape outside one is a backslash outside one, refused below.
-        for (uint64_t e = escaped & inside; e; e &= e - 1) {
-            switch (p[__builtin_ctzll(e)]) {
-            case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't': break;
-            case 'u': return OUTPOST_JSON_UNSURE;
-            default: return OUTPOST_JSON_INVALID;
-            }
-        }
-        // A string from an earlier block ends at this block's first quote, or goes on past it.
-        if (open_string != SIZE_MAX) {
-            if (quotes) {
-                int close = __builtin_ctzll(quotes);
-                tape[open_string].end = (uint32_t)(base + (size_t)close);
-                if (open_string_escaped || (m.backslash & below(close))) tape[open_string].next |= OUTPOST_JSON_ESCAPED;
-                open_string = SIZE_MAX;
-            } else if (m.backslash) {
-                open_string_escaped = 1;
-            }
-        }
-
-        uint64_t structural = m.structural & ~inside;
-        uint64_t scalar = ~(inside | quotes | m.structural | m.whitespace);
-        uint64_t scalar_starts = scalar & ~((scalar << 1) | scalar_carry);
-        scalar_carry = scalar >> 63;
-        uint64_t tokens = structural | (quotes & inside) | scalar_starts;
-
-        for (; tokens; tokens &= tokens - 1) {
-            int bit = __builtin_ctzll(tokens);
-            size_t at = base + (size_t)bit;
-            uint8_t c = buf[at];
-            switch (c) {
-            case '{': case '[':
-                if (state != EXPECT_VALUE && state != EXPECT_VALUE_OR_CLOSE) return OUTPOST_JSON_INVALID;
-                if (depth >= max_depth) return OUTPOST_JSON_INVALID;
-                tape[n].offset = (uint32_t)at;
-                in_object = c == '{';
-                stack[depth++] = (uint32_t)n++ | (in_object ? OBJECT_BIT : 0);
-                state = in_object ? EXPECT_KEY_OR_CLOSE : EXPECT_VALUE_OR_CLOSE;
-                continue;
-            case '}': case ']': {
-                if (depth == 0) return OUTPOST_JSON_INVALID;
-                if (c == '}' ? !(state == EXPECT_KEY_OR_CLOSE || (state == AFTER_VALUE && in_object))
-                             : !(state == EXPECT_VALUE_OR_CLOSE || (state == AFTER_VALUE && !in_object)))
-                    return OUTPOST_JSON_INVALID;
-                uint32_t slot = stack[--depth] & ~OBJECT_BIT;
-                tape[slot].end = (uint32_t)at;
-                tape[slot].next = (uint32_t)n;
-                if (depth == 0) { state = DONE; continue; }
-                in_object = (stack[depth - 1] & OBJECT_BIT) != 0;
-                state = AFTER_VALUE;
-                continue;
-            }
-            case ',':
-                if (state != AFTER_VALUE) return OUTPOST_JSON_INVALID;
-                state = in_object ? EXPECT_KEY : EXPECT_VALUE;
-                continue;
-            case ':':
-                if (state != EXPECT_COLON) return OUTPOST_JSON_INVALID;
-                state = EXPECT_VALUE;
-                continue;
-            case '"': {
-                int key = state == EXPECT_KEY || state == EXPECT_KEY_OR_CLOSE;
-                if (!key && state != EXPECT_VALUE && state != EXPECT_VALUE_OR_CLOSE) return OUTPOST_JSON_INVALID;
-                tape[n].offset = (uint32_t)at;
-                tape[n].next = (uint32_t)(n + 1);
-                uint64_t later = quotes & above(bit);
-                if (later) {
-                    int close = __builtin_ctzll(later);
-                    tape[n].end = (uint32_t)(base + (size_t)close);
-                    if (m.backslash && (m.backslash & above(bit) & below(close))) tape[n].next |= OUTPOST_JSON_ESCAPED;
-                } else {
-                    open_string = n;
-                    open_string_escaped = (m.backslash & above(bit)) != 0;
-                }
-                n++;
-                if (key) { state = EXPECT_COLON; continue; }
-                break;
-            }
-            default: {
-                if (state != EXPECT_VALUE && state != EXPECT_VALUE_OR_CLOSE) return OUTPOST_JSON_INVALID;
-                size_t end = at;
-                int verdict = check_scalar(buf, len, at, &end);
-                if (verdict != OUTPOST_JSON_VALID) return verdict;
-                tape[n].offset = (uint32_t)at;
-                tape[n].end = (uint32_t)end;
-                tape[n].next = (uint32_t)(n + 1);
-                n++;
-                break;
-            }
-            }
-            state = depth == 0 ? DONE : AFTER_VALUE;  // a string or scalar value ended
-        }
-    }
-    if (inside_carry || state != DONE) return OUTPOST_JSON_INVALID;
-    if (saw_high && !valid_utf8(buf, len)) return OUTPOST_JSON_INVALID;
-    *count = n;
-    return OUTPOST_JSON_VALID;
+    return outpost_json_tape_variant(OUTPOST_JSON_VARIANT_AVX2, buf, len, max_depth, stack, tape, capacity, count);
 }

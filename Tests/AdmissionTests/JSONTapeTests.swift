@@ -63,15 +63,13 @@ import Testing
         }
     }
 
-    @Test func tokenizedReadingMatchesByteReading() {
+    /// 1,500 random documents, each followed by 12 one-byte changes of it (replace, delete, insert).
+    static func randomDocuments(_ visit: (_ bytes: [UInt8], _ original: Bool, _ label: String) -> Void) {
         var g = Generator(state: 11)
         let mutations: [UInt8] = Array(#""\{}[]:, 0-eEu.t"#.utf8) + [0x0A, 0x01, 0x7F, 0x80, 0xC3, 0xED, 0xFF]
-        var taped = 0
         for seed in 0..<1500 {
-            let text = g.pick(Self.space) + Self.value(&g, depth: 0) + g.pick(Self.space)
-            let bytes = Array(text.utf8)
-            Self.expectSame(bytes, "seed \(seed)")
-            if bytes.withUnsafeBufferPointer({ JSONTape.with(document: $0, maxDepth: 8) { $0 != nil } }) { taped += 1 }
+            let bytes = Array((g.pick(Self.space) + Self.value(&g, depth: 0) + g.pick(Self.space)).utf8)
+            visit(bytes, true, "seed \(seed)")
             for _ in 0..<12 where !bytes.isEmpty {
                 var changed = bytes
                 let at = g.next(bytes.count)
@@ -80,12 +78,36 @@ import Testing
                 case 1: changed.remove(at: at)
                 default: changed.insert(g.pick(mutations), at: at)
                 }
-                Self.expectSame(changed, "seed \(seed), changed at \(at)")
+                visit(changed, false, "seed \(seed), changed at \(at)")
             }
+        }
+    }
+
+    @Test func tokenizedReadingMatchesByteReading() {
+        var taped = 0
+        Self.randomDocuments { bytes, original, label in
+            Self.expectSame(bytes, label)
+            if original, bytes.withUnsafeBufferPointer({ JSONTape.with(document: $0, maxDepth: 8) { $0 != nil } }) { taped += 1 }
         }
         // Most documents are read along a tape (the rest hold a \u escape or an exponent, or nest too deep):
         // the comparison is between the two ways, not the byte reader with itself.
         #expect(taped > 500, "\(taped) of 1500 documents had a tape")
+    }
+
+    /// The AVX2 tokenizer (what the server runs on this kind of machine) and the SSE2 one give the same
+    /// verdict and the same tape, on the same random documents and one-byte changes, and a pod review.
+    @Test(.enabled(if: JSONTape.Variant.avx2Available, "this CPU has no AVX2"))
+    func theAVX2AndBaseTokenizersWriteTheSameTape() {
+        var documents = [Array(ServerHarness.podReview(containers: 5).utf8)]
+        Self.randomDocuments { bytes, _, _ in documents.append(bytes) }
+        var valid = 0
+        for bytes in documents {
+            let base = JSONTape.tokenize(bytes, variant: .base, maxDepth: 8)
+            let avx2 = JSONTape.tokenize(bytes, variant: .avx2, maxDepth: 8)
+            #expect(base.verdict == avx2.verdict && base.entries == avx2.entries, "\(String(decoding: bytes, as: UTF8.self))")
+            if base.verdict == 0 { valid += 1 }
+        }
+        #expect(valid > 1000, "only \(valid) documents were accepted: the tapes compared are mostly empty")
     }
 
     @Test func aPodReviewHasATapeAndOddDocumentsDoNot() {

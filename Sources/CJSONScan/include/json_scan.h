@@ -34,7 +34,23 @@ typedef struct {
 /// (`*count` of them). `stack` has room for `max_depth` entries. `tape` has room for `capacity` entries;
 /// the answer is `OUTPOST_JSON_UNSURE` when fewer than 64 (one block's worth) are free before a block, so
 /// `len / 2 + 66` is always enough.
-/// The 64-byte block classification uses SSE2 where the compiler offers it, plain C elsewhere.
+/// The 64-byte block classification uses AVX2 (with BMI and PCLMULQDQ) where the CPU has it, checked once
+/// at run time; otherwise SSE2 where the compiler offers it, plain C elsewhere.
 int outpost_json_tape(const uint8_t *buf, size_t len, uint32_t max_depth, uint32_t *stack,
                       outpost_json_token *tape, size_t capacity, size_t *count);
+
+/// Which instruction set `outpost_json_tape_variant` uses.
+enum outpost_json_variant {
+    /// SSE2 where the compiler offers it, plain C elsewhere: what every x86-64 CPU runs.
+    OUTPOST_JSON_VARIANT_BASE = 0,
+    /// AVX2, BMI and PCLMULQDQ when this CPU has them, else the base.
+    OUTPOST_JSON_VARIANT_AVX2 = 1,
+};
+
+/// `outpost_json_tape` with a chosen instruction set, so tests can compare both on one machine.
+int outpost_json_tape_variant(int variant, const uint8_t *buf, size_t len, uint32_t max_depth, uint32_t *stack,
+                              outpost_json_token *tape, size_t capacity, size_t *count);
+
+/// Whether this CPU (and OS) can run the AVX2 variant.
+int outpost_json_tape_avx2_available(void);
 #endif
