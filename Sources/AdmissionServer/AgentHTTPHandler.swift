@@ -2,25 +2,27 @@ import Admission
 import NIOCore
 import NIOHTTP1
 
-/// One HTTPS connection of the agent, on its event loop, right after NIO's HTTP/1.1 request decoder:
-/// collects each request (up to the body limit, discarding the rest so the connection stays usable),
-/// answers it through `AgentResponder`, and records metrics.
+/// One HTTPS connection of the agent, on its event loop, right after TLS: reads each request with
+/// `HTTPRequestParser`, collects its body (up to the limit, discarding the rest so the connection stays
+/// usable), answers it through `AgentResponder`, and records metrics.
 ///
 /// Requests that need no Kubernetes API call are answered on the event loop without a thread hop, each
 /// answer written as one buffer (one TLS record). Namespace lookups run as a task; while one is in flight,
-/// requests pipelined behind it are held and reading stops, so answers leave in request order. This
-/// replaces NIO's server pipeline, response encoder and error handlers, whose per-request cost was a
-/// measurable share of the webhook's.
+/// the bytes of requests pipelined behind it are kept unread and reading stops, so answers leave in request
+/// order. This replaces NIO's HTTP decoder, server pipeline, response encoder and error handlers, whose
+/// per-request cost was a measurable share of the webhook's.
 final class AgentHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private enum State {
         case idle
-        case receiving(HTTPRequestHead, ByteBuffer)
+        /// The body so far; `owned` when it is in a buffer of this handler's own (not a slice of TLS's
+        /// read buffer, which must not be held past the read, or TLS copies it on its next one).
+        case receiving(AgentRequestHead, ByteBuffer, owned: Bool)
         /// The body went over the limit: the rest is read and dropped, then 413 is answered.
-        case discarding(HTTPRequestHead)
+        case discarding(AgentRequestHead)
         /// A namespace lookup is in flight for this request.
         case waiting
         /// Answered with `connection: close`, or broken: nothing more is read or answered.
@@ -31,8 +33,10 @@ final class AgentHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private let connections: ConnectionTracker
     private var state = State.idle
     private var started = NIODeadline.now()
-    /// Request parts that arrived while a lookup was in flight, answered after it.
-    private var held = CircularBuffer<HTTPServerRequestPart>()
+    private var parser = HTTPRequestParser()
+    /// Bytes read but not yet parsed: the start of a request still arriving, or requests pipelined behind
+    /// one waiting for a lookup. Always this handler's own copy.
+    private var unparsed: ByteBuffer?
     /// Whether a read was asked for while a lookup was in flight.
     private var readHeld = false
     /// This connection's image rewrites (the API server keeps its webhook connections open).
@@ -75,24 +79,91 @@ final class AgentHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.close(promise: nil)
     }
 
-    var isIdle: Bool { if case .idle = state { return held.isEmpty } else { return false } }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
-        lastActivity = .now()
-        if case .waiting = state { held.append(part); return }
-        handle(part, context: context)
+    var isIdle: Bool {
+        if case .idle = state { return parser.isBetweenRequests && (unparsed?.readableBytes ?? 0) == 0 } else { return false }
     }
 
-    private func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var incoming = unwrapInboundIn(data)
+        lastActivity = .now()
+        switch state {
+        case .closed:
+            return
+        case .waiting:
+            keep(&incoming)
+            return
+        default:
+            break
+        }
+        if unparsed != nil {
+            keep(&incoming)
+            parseUnparsed(context: context)
+        } else {
+            parse(&incoming, context: context)
+            if incoming.readableBytes > 0 { keep(&incoming) }
+        }
+        ownBody(context: context)
+    }
+
+    /// Appends `bytes` to `unparsed`, in a buffer of this handler's own.
+    private func keep(_ bytes: inout ByteBuffer) {
+        if unparsed == nil {
+            var copy = ByteBufferAllocator().buffer(capacity: max(bytes.readableBytes, 1024))
+            copy.writeBuffer(&bytes)
+            unparsed = copy
+        } else {
+            unparsed!.writeBuffer(&bytes)
+        }
+    }
+
+    /// Parses what `unparsed` holds (after a lookup, or when a request spans reads).
+    private func parseUnparsed(context: ChannelHandlerContext) {
+        guard var bytes = unparsed else { return }
+        unparsed = nil  // one reference while parsing, so appending does not copy
+        parse(&bytes, context: context)
+        if bytes.readableBytes > 0 {
+            bytes.discardReadBytes()
+            unparsed = bytes
+        }
+    }
+
+    /// Reads request parts from `bytes` and answers complete requests, until the bytes run out, a lookup
+    /// starts, or the connection is done.
+    private func parse(_ bytes: inout ByteBuffer, context: ChannelHandlerContext) {
+        while true {
+            switch state {
+            case .waiting, .closed: return
+            default: break
+            }
+            let part: HTTPRequestParser.Part
+            do {
+                guard let next = try parser.next(&bytes) else { return }
+                part = next
+            } catch {
+                refuse(error, context: context)
+                return
+            }
+            handle(part, context: context)
+        }
+    }
+
+    /// A body still being received is copied out of TLS's read buffer before this read ends.
+    private func ownBody(context: ChannelHandlerContext) {
+        guard case .receiving(let head, var body, owned: false) = state, body.readableBytes > 0 else { return }
+        var copy = context.channel.allocator.buffer(capacity: max(body.readableBytes * 2, 16 * 1024))
+        copy.writeBuffer(&body)
+        state = .receiving(head, copy, owned: true)
+    }
+
+    private func handle(_ part: HTTPRequestParser.Part, context: ChannelHandlerContext) {
         switch (part, state) {
-        case (_, .closed):
+        case (_, .closed), (_, .waiting):
             break
         case (.head(let head), _):
             started = .now()
             let limit = responder.maxBodyBytes
-            let tooLarge = head.headers.first(name: "content-length").flatMap(Int.init).map { $0 > limit } ?? false
-            if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
+            let tooLarge = head.contentLength.map { $0 > limit } ?? false
+            if head.expectsContinue {
                 // curl asks before sending bodies over 1 MB; without an answer it waits a second.
                 if tooLarge {
                     // Refused before the body is sent: answer now and close, so the body is never read.
@@ -101,18 +172,20 @@ final class AgentHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 }
                 context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: "HTTP/1.1 100 Continue\r\n\r\n")), promise: nil)
             }
-            state = tooLarge ? .discarding(head) : .receiving(head, context.channel.allocator.buffer(capacity: 0))
-        case (.body(var chunk), .receiving(let head, var body)):
+            state = tooLarge ? .discarding(head) : .receiving(head, ByteBuffer(), owned: false)
+        case (.body(var chunk), .receiving(let head, var body, let owned)):
             state = .idle  // drop the reference while appending, so the buffer is not copied
             if body.readableBytes + chunk.readableBytes > responder.maxBodyBytes {
                 state = .discarding(head)
+            } else if body.readableBytes == 0 {
+                state = .receiving(head, chunk, owned: false)
             } else {
-                if body.readableBytes == 0 { body = chunk } else { body.writeBuffer(&chunk) }
-                state = .receiving(head, body)
+                body.writeBuffer(&chunk)
+                state = .receiving(head, body, owned: owned)
             }
         case (.body, _):
             break
-        case (.end, .receiving(let head, let body)):
+        case (.end, .receiving(let head, let body, _)):
             answer(context: context, head: head, body: body, close: false)
         case (.end, .discarding(let head)):
             answer(context: context, head: head, body: nil, close: false)
@@ -121,10 +194,9 @@ final class AgentHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    private func answer(context: ChannelHandlerContext, head: HTTPRequestHead, body: ByteBuffer?, close: Bool) {
-        let path = head.uri.firstIndex(of: "?").map { String(head.uri[..<$0]) } ?? head.uri
-        let contentType = head.headers.first(name: "content-type") ?? ""
-        switch responder.respond(method: head.method, path: path, contentType: contentType, body: body, memo: memo) {
+    private func answer(context: ChannelHandlerContext, head: AgentRequestHead, body: ByteBuffer?, close: Bool) {
+        let path = String(head.path)
+        switch responder.respond(method: head.method, path: path, contentType: head.contentType, body: body, memo: memo) {
         case .done(let response):
             write(response, context: context, head: head, path: path, close: close)
         case .needsNamespaceLabels(let hook, let review):
@@ -147,19 +219,31 @@ final class AgentHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// After a lookup's answer: the requests that arrived meanwhile, then reading again.
     private func answerHeldRequests(context: ChannelHandlerContext) {
         if case .closed = state { return }
-        while let part = held.popFirst() {
-            handle(part, context: context)
-            if case .waiting = state { return }  // another lookup: the rest waits for it
-        }
+        parseUnparsed(context: context)
+        ownBody(context: context)
+        if case .waiting = state { return }  // another lookup: the rest waits for it
         if readHeld {
             readHeld = false
             context.read()
         }
     }
 
+    /// The metric handles of the last route this connection used: the API server sends one hook's requests
+    /// down a connection, so the lookup is almost always skipped.
+    private var lastRoute: AgentMetrics.RouteMetrics?
+    private var lastPath = ""
+
+    private func routeMetrics(_ path: String) -> AgentMetrics.RouteMetrics {
+        if let lastRoute, path == lastPath { return lastRoute }
+        let metrics = responder.metrics.route(path: path)
+        lastRoute = metrics
+        lastPath = path
+        return metrics
+    }
+
     /// Writes the whole answer (status line, headers, body) as one buffer.
-    private func write(_ response: AgentResponse, context: ChannelHandlerContext, head: HTTPRequestHead, path: String, close: Bool) {
-        let keepAlive = head.isKeepAlive && !close && !connections.isDraining
+    private func write(_ response: AgentResponse, context: ChannelHandlerContext, head: AgentRequestHead, path: String, close: Bool) {
+        let keepAlive = head.keepAlive && !close && !connections.isDraining
         var out = context.channel.allocator.buffer(capacity: 160 + response.contentType.utf8.count + response.body.count)
         if head.version == .http1_1, response.status == .ok, response.contentType == "application/json" {
             // The webhook's every answer: written without formatting strings.
@@ -179,13 +263,13 @@ final class AgentHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if head.method != .HEAD { out.writeBytes(response.body) }
         let now = NIODeadline.now()
         lastActivity = now
-        responder.metrics.record(route: path, status: Int(response.status.code), duration: .nanoseconds(Int64((now - started).nanoseconds)))
+        routeMetrics(path).record(status: Int(response.status.code), duration: .nanoseconds(Int64((now - started).nanoseconds)))
         if keepAlive {
             state = .idle
             context.writeAndFlush(wrapOutboundOut(out), promise: nil)
         } else {
             state = .closed
-            held.removeAll()
+            unparsed = nil
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(out)).whenComplete { _ in channel.close(promise: nil) }
         }
@@ -205,29 +289,26 @@ final class AgentHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireUserInboundEventTriggered(event)
     }
 
+    /// A request the parser refused: say why (when no answer is under way) and close.
+    private func refuse(_ error: HTTPRequestError, context: ChannelHandlerContext) {
+        state = .closed
+        unparsed = nil
+        let channel = context.channel
+        let body = "malformed HTTP request: \(error.reason)\n"
+        let status = error.status
+        let bad = "HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: \(body.utf8.count)\r\nconnection: close\r\n\r\n" + body
+        responder.metrics.route(path: "other").counter(code: Int(status.code)).increment()
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: bad))).whenComplete { _ in channel.close(promise: nil) }
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // Broken HTTP framing: say so when no answer is under way (as NIO's protocol error handler did).
-        if error is HTTPParserError {
-            switch state {
-            case .idle, .receiving, .discarding:
-                state = .closed
-                held.removeAll()
-                let channel = context.channel
-                let body = "malformed HTTP request: \(error)\n"
-                let bad = "HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: \(body.utf8.count)\r\nconnection: close\r\n\r\n" + body
-                context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: bad))).whenComplete { _ in channel.close(promise: nil) }
-                return
-            default:
-                break
-            }
-        }
         state = .closed
         context.close(promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         state = .closed
-        held.removeAll()
+        unparsed = nil
         context.fireChannelInactive()
     }
 }

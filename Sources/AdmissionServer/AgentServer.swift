@@ -15,7 +15,7 @@ import Synchronization
 /// The agent's HTTPS server: the mutate routes of zarf-compat.md, `/healthz` and `/metrics`, TLS 1.2+,
 /// certificate and state reload from mounted files, graceful shutdown on SIGTERM/SIGINT.
 ///
-/// Built on SwiftNIO directly (TLS, NIO's HTTP/1.1 request decoder, then `AgentHTTPHandler`): an admission
+/// Built on SwiftNIO directly (TLS, then `AgentHTTPHandler` with its own HTTP/1.1 request parser): an admission
 /// request is pure computation, so it is answered on the connection's event loop, with no task or thread
 /// hop per request (Hummingbird's async handlers cost more than the mutation itself).
 public struct AgentServer: Sendable {
@@ -78,7 +78,6 @@ public struct AgentServer: Sendable {
                     let pipeline = channel.pipeline.syncOperations
                     // The context current at accept time: a rotated certificate is served without a restart.
                     try pipeline.addHandler(NIOSSLServerHandler(context: material.sslContext))
-                    try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
                     try pipeline.addHandler(AgentHTTPHandler(responder: responder, connections: connections,
                                                              idleTimeout: TimeAmount(idleTimeout)))
                 }
@@ -152,10 +151,28 @@ final class TerminationSignal: @unchecked Sendable {
 final class AgentMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     let factory: PrometheusMetricsFactory
-    /// The metric handles of every known route (and its common status codes), made once: looking them up
-    /// in the registry by label on each request was a measurable share of a request's cost.
-    private let counters: [String: [Int: CoreMetrics.Counter]]
-    private let durations: [String: CoreMetrics.Timer]
+    /// The metric handles of every known route (and "other"), made once: looking them up in the registry by
+    /// label on each request was a measurable share of a request's cost.
+    private let routes: [String: RouteMetrics]
+
+    /// One route's request counter per status code and its latency histogram.
+    struct RouteMetrics: Sendable {
+        let route: String
+        let duration: CoreMetrics.Timer
+        let counters: [Int: CoreMetrics.Counter]
+        let factory: PrometheusMetricsFactory
+
+        func counter(code: Int) -> CoreMetrics.Counter {
+            counters[code] ?? CoreMetrics.Counter(label: "outpost_agent_requests_total",
+                                                  dimensions: [("route", route), ("code", String(code))], factory: factory)
+        }
+
+        func record(status: Int, duration elapsed: Duration) {
+            counter(code: status).increment()
+            let (s, atto) = elapsed.components
+            duration.recordNanoseconds(s * 1_000_000_000 + atto / 1_000_000_000)
+        }
+    }
 
     init() {
         var f = PrometheusMetricsFactory(registry: registry)
@@ -165,17 +182,19 @@ final class AgentMetrics: Sendable {
             .milliseconds(500), .seconds(1), .seconds(5),
         ]
         factory = f
-        var counters: [String: [Int: CoreMetrics.Counter]] = [:]
-        var durations: [String: CoreMetrics.Timer] = [:]
+        var routes: [String: RouteMetrics] = [:]
         for route in Self.knownRoutes.union(["other"]) {
-            durations[route] = CoreMetrics.Timer(label: "outpost_agent_request_duration_seconds", dimensions: [("route", route)], factory: f)
+            var counters: [Int: CoreMetrics.Counter] = [:]
             for code in Self.commonCodes {
-                counters[route, default: [:]][code] = CoreMetrics.Counter(
+                counters[code] = CoreMetrics.Counter(
                     label: "outpost_agent_requests_total", dimensions: [("route", route), ("code", String(code))], factory: f)
             }
+            routes[route] = RouteMetrics(
+                route: route,
+                duration: CoreMetrics.Timer(label: "outpost_agent_request_duration_seconds", dimensions: [("route", route)], factory: f),
+                counters: counters, factory: f)
         }
-        self.counters = counters
-        self.durations = durations
+        self.routes = routes
     }
 
     func recordNamespaceLookup(_ outcome: NamespaceLabelCache.Outcome) {
@@ -191,16 +210,6 @@ final class AgentMetrics: Sendable {
     static let knownRoutes: Set<String> = Set(AgentResponder.routes.keys)
     static let commonCodes = [200, 400, 404, 405, 413, 500]
 
-    func counter(route: String, code: Int) -> CoreMetrics.Counter {
-        if let c = counters[route]?[code] { return c }
-        return CoreMetrics.Counter(label: "outpost_agent_requests_total", dimensions: [("route", route), ("code", String(code))], factory: factory)
-    }
-
-    func record(route: String, status: Int, duration: Duration) {
-        let r = Self.knownRoutes.contains(route) ? route : "other"
-        counter(route: r, code: status).increment()
-        let (s, atto) = duration.components
-        let timer = durations[r] ?? CoreMetrics.Timer(label: "outpost_agent_request_duration_seconds", dimensions: [("route", r)], factory: factory)
-        timer.recordNanoseconds(s * 1_000_000_000 + atto / 1_000_000_000)
-    }
+    /// The handles of the route at `path` (unknown paths share "other").
+    func route(path: String) -> RouteMetrics { routes[path] ?? routes["other"]! }
 }

@@ -1,0 +1,161 @@
+import NIOCore
+import NIOHTTP1
+import Testing
+@testable import AdmissionServer
+
+/// The agent's HTTP/1.1 request parser on its own: framing (Content-Length, chunked, pipelining), the head
+/// fields the agent reads, and refusals with their statuses. Every accepted message is also fed in every
+/// split into two reads and one byte at a time, and must give the same requests. The server over real TLS
+/// is exercised in ServerTests.
+struct HTTPRequestParserTests {
+    /// One request as the parser gave it: its head and its whole body.
+    struct Request: Equatable {
+        var head: AgentRequestHead
+        var body: String
+    }
+
+    /// The requests in `pieces` (fed one after another), and the error that stopped the parser, if any.
+    static func parse(_ pieces: [[UInt8]]) -> (requests: [Request], error: HTTPRequestError?) {
+        var parser = HTTPRequestParser(maxHeadBytes: 1024)
+        var requests: [Request] = []
+        var current: Request?
+        var pending = ByteBuffer()
+        for piece in pieces {
+            pending.writeBytes(piece)
+            do {
+                while let part = try parser.next(&pending) {
+                    switch part {
+                    case .head(let head): current = Request(head: head, body: "")
+                    case .body(let bytes): current!.body += String(buffer: bytes)
+                    case .end: requests.append(current!); current = nil
+                    }
+                }
+            } catch {
+                return (requests, error)
+            }
+            pending.discardReadBytes()
+        }
+        return (requests, nil)
+    }
+
+    /// `text` whole, in every split into two reads, and byte by byte: the same requests every way.
+    static func parseEveryWay(_ text: String) -> (requests: [Request], error: HTTPRequestError?) {
+        let bytes = Array(text.utf8)
+        let whole = parse([bytes])
+        for cut in 1..<max(bytes.count, 1) {
+            let split = parse([Array(bytes[..<cut]), Array(bytes[cut...])])
+            #expect(split.requests == whole.requests && split.error == whole.error, "split at \(cut) of \(text.debugDescription)")
+        }
+        let trickled = parse(bytes.map { [$0] })
+        #expect(trickled.requests == whole.requests && trickled.error == whole.error, "byte by byte: \(text.debugDescription)")
+        return whole
+    }
+
+    static func head(_ method: HTTPMethod, _ target: String, minor: Int = 1, contentType: String = "", keepAlive: Bool = true,
+                     expectsContinue: Bool = false, contentLength: Int? = nil, chunked: Bool = false) -> AgentRequestHead {
+        AgentRequestHead(method: method, target: target, version: HTTPVersion(major: 1, minor: minor), contentType: contentType,
+                         keepAlive: keepAlive, expectsContinue: expectsContinue, contentLength: contentLength, chunked: chunked)
+    }
+
+    @Test func aPostWithContentLength() {
+        let r = Self.parseEveryWay("POST /mutate/pod?timeout=10s HTTP/1.1\r\nHost: agent-hook.zarf.svc:443\r\nContent-Type: application/json\r\n"
+                                   + "Content-Length: 13\r\nAccept: application/json, */*\r\n\r\n{\"kind\":\"x\"}\n")
+        #expect(r.error == nil)
+        #expect(r.requests == [Request(head: Self.head(.POST, "/mutate/pod?timeout=10s", contentType: "application/json", contentLength: 13),
+                                       body: "{\"kind\":\"x\"}\n")])
+        #expect(r.requests.first?.head.path == "/mutate/pod")
+    }
+
+    @Test func pipelinedRequestsAndLeadingEmptyLines() {
+        let r = Self.parseEveryWay("\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\nPOST /a HTTP/1.1\r\nhost: x\r\ncontent-length: 3\r\n\r\nabc"
+                                   + "GET /metrics HTTP/1.1\r\nHOST: x\r\nConnection: keep-alive, Close\r\n\r\n")
+        #expect(r.error == nil)
+        #expect(r.requests == [Request(head: Self.head(.GET, "/healthz"), body: ""),
+                               Request(head: Self.head(.POST, "/a", contentLength: 3), body: "abc"),
+                               Request(head: Self.head(.GET, "/metrics", keepAlive: false), body: "")])
+    }
+
+    @Test func chunkedBodiesWithExtensionsAndTrailers() {
+        let r = Self.parseEveryWay("POST /mutate/pod HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                   + "5\r\nhello\r\nA;name=value\r\n, world!!!\r\n0\r\nTrailer-Field: t\r\n\r\n"
+                                   + "POST /b HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n0\r\n\r\n")
+        #expect(r.error == nil)
+        #expect(r.requests == [Request(head: Self.head(.POST, "/mutate/pod", chunked: true), body: "hello, world!!!"),
+                               Request(head: Self.head(.POST, "/b", chunked: true), body: "")])
+    }
+
+    @Test func http10KeepsTheConnectionOnlyWhenAsked() {
+        let r = Self.parseEveryWay("GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\nHEAD /healthz HTTP/1.0\r\n\r\n")
+        #expect(r.error == nil)
+        #expect(r.requests == [Request(head: Self.head(.GET, "/healthz", minor: 0), body: ""),
+                               Request(head: Self.head(.HEAD, "/healthz", minor: 0, keepAlive: false), body: "")])
+    }
+
+    @Test func expectContinueAndEqualContentLengths() {
+        let r = Self.parseEveryWay("PUT /x HTTP/1.1\r\nHost: x\r\nExpect: 100-Continue\r\nContent-Length: 2, 2\r\nContent-Length: 2\r\n"
+                                   + "Content-Type: text/plain; charset=utf-8\r\n\r\nok")
+        #expect(r.error == nil)
+        #expect(r.requests == [Request(head: Self.head(.PUT, "/x", contentType: "text/plain; charset=utf-8", expectsContinue: true,
+                                                       contentLength: 2), body: "ok")])
+    }
+
+    /// Each refused message with the status and the words of its reason; what came before it is still read.
+    @Test(arguments: [
+        ("GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400, "whitespace between"),
+        ("GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n folded\r\n\r\n", 400, "folding"),
+        ("GET / HTTP/1.1\nHost: x\r\n\r\n", 400, "without CR"),
+        ("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\u{01}b\r\n\r\n", 400, "control byte"),
+        ("GET / HTTP/1.1\r\n\r\n", 400, "without a Host"),
+        ("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "more than one Host"),
+        ("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n", 400, "not a decimal"),
+        ("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1, 2\r\n\r\n", 400, "disagree"),
+        ("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n", 400, "not a decimal"),
+        ("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", 400, "both"),
+        ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501, "gzip"),
+        ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", 400, "twice"),
+        ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400, "hexadecimal"),
+        ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n", 400, "longer than its size"),
+        ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\n", 400, "too large"),
+        ("GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505, "not supported"),
+        ("GET /\r\nHost: x\r\n\r\n", 400, "request line"),
+        ("GET  / HTTP/1.1\r\nHost: x\r\n\r\n", 400, "request line"),
+        ("G(T / HTTP/1.1\r\nHost: x\r\n\r\n", 400, "token"),
+        ("GET / HTTP/1.1\r\nHost: x\r\nX-Long: \(String(repeating: "a", count: 1100))\r\n\r\n", 431, "over 1024 bytes"),
+    ])
+    func refusals(message: String, status: Int, words: String) {
+        let valid = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+        let r = Self.parseEveryWay(valid + message)
+        #expect(r.requests.map(\.head.target) == ["/healthz"], "\(message.debugDescription)")
+        #expect(r.error.map { Int($0.status.code) } == status && r.error?.reason.contains(words) == true,
+                "\(message.debugDescription): \(String(describing: r.error))")
+    }
+
+    /// A head that never ends is refused once it passes the limit, without waiting for its end.
+    @Test func anEndlessHeadIsRefusedAtTheLimit() {
+        let r = Self.parse([Array("GET / HTTP/1.1\r\nHost: x\r\n".utf8)] + Array(repeating: Array("X-A: b\r\n".utf8), count: 200))
+        #expect(r.error?.status == .requestHeaderFieldsTooLarge)
+    }
+
+    /// Random messages glued from HTTP fragments and random bytes: the parser never traps, and reading them
+    /// whole or in two pieces gives the same requests and the same error.
+    @Test func randomMessagesParseTheSameInAnySplit() {
+        let fragments = ["GET ", "POST ", "/mutate/pod", " HTTP/1.1", " HTTP/1.0", "\r\n", "\r", "\n", "Host: x", "Content-Length: ",
+                         "Transfer-Encoding: chunked", "Connection: close", "Expect: 100-continue", ": ", " ", "0", "5", "ff", ";a=b",
+                         "hello", "\u{00}", "\u{7F}", "é", ",", "\t"]
+        var g = FastPathTests.Generator(state: 7)
+        for _ in 0..<3000 {
+            var bytes: [UInt8] = []
+            for _ in 0..<(1 + g.next(40)) {
+                if g.next(10) == 0 {
+                    bytes.append(UInt8(g.next(256)))
+                } else {
+                    bytes += Array(g.pick(fragments).utf8)
+                }
+            }
+            let whole = Self.parse([bytes])
+            let cut = g.next(bytes.count + 1)
+            let split = Self.parse([Array(bytes[..<cut]), Array(bytes[cut...])])
+            #expect(split.requests == whole.requests && split.error == whole.error, "\(String(decoding: bytes, as: UTF8.self).debugDescription) cut at \(cut)")
+        }
+    }
+}
