@@ -89,22 +89,14 @@ struct HTTPRequestParser {
             state = .head
             return .end
         case .fixedBody(let remaining):
-            guard buffer.readableBytes > 0 else { return nil }
-            let n = min(remaining, buffer.readableBytes)
-            let piece = buffer.readSlice(length: n)!
-            state = remaining == n ? .noBody : .fixedBody(remaining: remaining - n)
-            return .body(piece)
+            return bodyPiece(&buffer, remaining: remaining, then: .noBody) { .fixedBody(remaining: $0) }
         case .chunkSize:
             guard let line = try readLine(&buffer, limit: 4096, what: "chunk size line") else { return nil }
             let size = try Self.chunkSize(line)
             state = size == 0 ? .trailers : .chunkData(remaining: size)
             return try next(&buffer)
         case .chunkData(let remaining):
-            guard buffer.readableBytes > 0 else { return nil }
-            let n = min(remaining, buffer.readableBytes)
-            let piece = buffer.readSlice(length: n)!
-            state = remaining == n ? .chunkDataEnd : .chunkData(remaining: remaining - n)
-            return .body(piece)
+            return bodyPiece(&buffer, remaining: remaining, then: .chunkDataEnd) { .chunkData(remaining: $0) }
         case .chunkDataEnd:
             guard let line = try readLine(&buffer, limit: 2, what: "chunk end") else { return nil }
             guard line.isEmpty else { throw .bad("chunk data longer than its size") }
@@ -117,6 +109,17 @@ struct HTTPRequestParser {
                 if line.isEmpty { state = .head; return .end }
             }
         }
+    }
+
+    /// Up to `remaining` body bytes from `buffer` as one piece; the state becomes `done` when they were the
+    /// last, else `more` of what is left.
+    private mutating func bodyPiece(_ buffer: inout ByteBuffer, remaining: Int, then done: State,
+                                    _ more: (Int) -> State) -> Part? {
+        guard buffer.readableBytes > 0 else { return nil }
+        let n = min(remaining, buffer.readableBytes)
+        let piece = buffer.readSlice(length: n)!
+        state = remaining == n ? done : more(remaining - n)
+        return .body(piece)
     }
 
     /// One CRLF-terminated line (without its CRLF), or nil when it has not all arrived.
