@@ -61,6 +61,8 @@ struct HTTPRequestParser {
     private var state = State.head
     /// How many bytes of the waiting head were already searched for its end.
     private var headScanned = 0
+    /// The bytes of the trailer fields read so far.
+    private var trailerBytes = 0
     /// The most bytes a request line and its header fields may take.
     let maxHeadBytes: Int
 
@@ -103,10 +105,15 @@ struct HTTPRequestParser {
             state = .chunkSize
             return try next(&buffer)
         case .trailers:
-            // Trailer fields are read past and ignored; an empty line ends the message.
+            // Trailer fields are read past and ignored (at most `maxHeadBytes` of them); an empty line ends
+            // the message.
             while true {
                 guard let line = try readLine(&buffer, limit: maxHeadBytes, what: "trailer field") else { return nil }
-                if line.isEmpty { state = .head; return .end }
+                if line.isEmpty { state = .head; trailerBytes = 0; return .end }
+                trailerBytes += line.count + 2
+                guard trailerBytes <= maxHeadBytes else {
+                    throw HTTPRequestError(status: .requestHeaderFieldsTooLarge, reason: "trailer fields over \(maxHeadBytes) bytes")
+                }
             }
         }
     }

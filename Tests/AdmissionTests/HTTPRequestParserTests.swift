@@ -130,10 +130,13 @@ struct HTTPRequestParserTests {
                 "\(message.debugDescription): \(String(describing: r.error))")
     }
 
-    /// A head that never ends is refused once it passes the limit, without waiting for its end.
-    @Test func anEndlessHeadIsRefusedAtTheLimit() {
-        let r = Self.parse([Array("GET / HTTP/1.1\r\nHost: x\r\n".utf8)] + Array(repeating: Array("X-A: b\r\n".utf8), count: 200))
-        #expect(r.error?.status == .requestHeaderFieldsTooLarge)
+    /// A head, or trailer fields, that never end are refused once they pass the limit, without waiting for their end.
+    @Test func anEndlessHeadOrTrailerIsRefusedAtTheLimit() {
+        let head = Self.parse([Array("GET / HTTP/1.1\r\nHost: x\r\n".utf8)] + Array(repeating: Array("X-A: b\r\n".utf8), count: 200))
+        #expect(head.error?.status == .requestHeaderFieldsTooLarge)
+        let trailers = Self.parse([Array("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n".utf8)]
+                                  + Array(repeating: Array("X-T: b\r\n".utf8), count: 200))
+        #expect(trailers.error?.status == .requestHeaderFieldsTooLarge && trailers.error?.reason.contains("trailer") == true)
     }
 
     /// Random messages glued from HTTP fragments and random bytes: the parser never traps, and reading them
