@@ -195,6 +195,12 @@ struct HTTPRequestParser {
             return nil
         }
         guard let end else {
+            // Every LF must follow a CR: a client ending its lines with LF alone is told so now, instead of
+            // waiting for a CRLF CRLF that never comes.
+            let bareLF = buffer.withUnsafeReadableBytes { raw in
+                (scanFrom..<raw.count).contains { k in raw[k] == UInt8(ascii: "\n") && (k == 0 || raw[k - 1] != UInt8(ascii: "\r")) }
+            }
+            if bareLF { throw .bad("a line of the request head ends without CR before LF") }
             headScanned = buffer.readableBytes
             if buffer.readableBytes > maxHeadBytes {
                 throw HTTPRequestError(status: .requestHeaderFieldsTooLarge, reason: "request head over \(maxHeadBytes) bytes")
@@ -272,8 +278,10 @@ extension HTTPRequestParser {
         if equal(method, "POST") { httpMethod = .POST } else if equal(method, "GET") { httpMethod = .GET } else {
             httpMethod = HTTPMethod(rawValue: String(decoding: method, as: UTF8.self))
         }
+        // HTTP/1.2 and later minors are read as HTTP/1.1, the highest this server speaks (RFC 9110 section 6.2),
+        // so the answer says HTTP/1.1.
         return AgentRequestHead(method: httpMethod, target: String(decoding: target, as: UTF8.self),
-                                version: HTTPVersion(major: 1, minor: Int(version[7] - 48)))
+                                version: HTTPVersion(major: 1, minor: min(Int(version[7] - 48), 1)))
     }
 
     /// `name ":" OWS value OWS`, read into `head` when it is one the agent uses.

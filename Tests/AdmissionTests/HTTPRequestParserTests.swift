@@ -91,6 +91,11 @@ struct HTTPRequestParserTests {
                                Request(head: Self.head(.HEAD, "/healthz", minor: 0, keepAlive: false), body: "")])
     }
 
+    @Test func laterHTTP1MinorsAreReadAsHTTP11() {
+        let r = Self.parseEveryWay("GET /healthz HTTP/1.7\r\nHost: x\r\n\r\n")
+        #expect(r.error == nil && r.requests == [Request(head: Self.head(.GET, "/healthz"), body: "")])
+    }
+
     @Test func expectContinueAndEqualContentLengths() {
         let r = Self.parseEveryWay("PUT /x HTTP/1.1\r\nHost: x\r\nExpect: 100-Continue\r\nContent-Length: 2, 2\r\nContent-Length: 2\r\n"
                                    + "Content-Type: text/plain; charset=utf-8\r\n\r\nok")
@@ -104,6 +109,7 @@ struct HTTPRequestParserTests {
         ("GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400, "whitespace between"),
         ("GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n folded\r\n\r\n", 400, "folding"),
         ("GET / HTTP/1.1\nHost: x\r\n\r\n", 400, "without CR"),
+        ("GET / HTTP/1.1\nHost: x\n\n", 400, "without CR"),
         ("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\u{01}b\r\n\r\n", 400, "control byte"),
         ("GET / HTTP/1.1\r\n\r\n", 400, "without a Host"),
         ("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "more than one Host"),
