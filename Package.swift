@@ -125,6 +125,14 @@ let package = Package(
             "AdmissionServer", "Charts", "Talos", "Media", "MediaBuilder", "Cluster",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swift6),
+        // Fuzz checks for the webhook's HTTP parser and review path; scripts/fuzz/run builds it with libFuzzer,
+        // a plain build replays inputs.
+        .executableTarget(name: "AdmissionFuzz", dependencies: [
+            "Admission", "AdmissionServer",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ], swiftSettings: swift6),
         .executableTarget(name: "OutpostSim", dependencies: [
             "ClusterSimulator",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -3,31 +3,31 @@ import NIOHTTP1
 
 /// What the agent reads from a request's head: the request line and the few header fields that decide
 /// routing, framing and the connection's fate.
-struct AgentRequestHead: Equatable, Sendable {
-    var method: HTTPMethod
+package struct AgentRequestHead: Equatable, Sendable {
+    package var method: HTTPMethod
     /// The request-target as sent (origin form for every client the agent has: `/mutate/pod?timeout=10s`).
-    var target: String
-    var version: HTTPVersion
-    var contentType: String = ""
+    package var target: String
+    package var version: HTTPVersion
+    package var contentType: String = ""
     /// Whether the client keeps the connection after this request (HTTP/1.1 unless `close`; HTTP/1.0 only
     /// with `keep-alive`).
-    var keepAlive = true
+    package var keepAlive = true
     /// `Expect: 100-continue`: the client waits for an interim answer before it sends the body.
-    var expectsContinue = false
+    package var expectsContinue = false
     /// The body's length, when `Content-Length` gives it.
-    var contentLength: Int?
+    package var contentLength: Int?
     /// `Transfer-Encoding: chunked`.
-    var chunked = false
+    package var chunked = false
 
     /// The target without its query.
-    var path: Substring { target.firstIndex(of: "?").map { target[..<$0] } ?? target[...] }
+    package var path: Substring { target.firstIndex(of: "?").map { target[..<$0] } ?? target[...] }
 }
 
 /// A request the parser refuses, with the status to answer (the connection is closed after it).
-struct HTTPRequestError: Error, Equatable, CustomStringConvertible {
-    var status: HTTPResponseStatus
-    var reason: String
-    var description: String { reason }
+package struct HTTPRequestError: Error, Equatable, CustomStringConvertible {
+    package var status: HTTPResponseStatus
+    package var reason: String
+    package var description: String { reason }
 
     static func bad(_ reason: String) -> HTTPRequestError { HTTPRequestError(status: .badRequest, reason: reason) }
 }
@@ -41,8 +41,8 @@ struct HTTPRequestError: Error, Equatable, CustomStringConvertible {
 /// where leniency invites request smuggling: CRLF line ends only, no whitespace before a field's colon, no
 /// line folding, one Host for HTTP/1.1, Content-Length values that agree, and never Content-Length together
 /// with Transfer-Encoding.
-struct HTTPRequestParser {
-    enum Part: Equatable {
+package struct HTTPRequestParser {
+    package enum Part: Equatable {
         case head(AgentRequestHead)
         case body(ByteBuffer)
         case end
@@ -66,7 +66,7 @@ struct HTTPRequestParser {
     /// The most bytes a request line and its header fields may take.
     let maxHeadBytes: Int
 
-    init(maxHeadBytes: Int = 64 * 1024) {
+    package init(maxHeadBytes: Int = 64 * 1024) {
         self.maxHeadBytes = maxHeadBytes
     }
 
@@ -75,7 +75,7 @@ struct HTTPRequestParser {
 
     /// The next part from `buffer`, whose reader index moves past what the part used; nil when more bytes
     /// are needed.
-    mutating func next(_ buffer: inout ByteBuffer) throws(HTTPRequestError) -> Part? {
+    package mutating func next(_ buffer: inout ByteBuffer) throws(HTTPRequestError) -> Part? {
         switch state {
         case .head:
             guard let head = try readHead(&buffer) else { return nil }
@@ -105,11 +105,12 @@ struct HTTPRequestParser {
             state = .chunkSize
             return try next(&buffer)
         case .trailers:
-            // Trailer fields are read past and ignored (at most `maxHeadBytes` of them); an empty line ends
-            // the message.
+            // Trailer fields are checked like header fields, then ignored (at most `maxHeadBytes` of them); an
+            // empty line ends the message.
             while true {
                 guard let line = try readLine(&buffer, limit: maxHeadBytes, what: "trailer field") else { return nil }
                 if line.isEmpty { state = .head; trailerBytes = 0; return .end }
+                try line.withUnsafeBufferPointer { bytes throws(HTTPRequestError) in _ = try Self.fieldLine(bytes) }
                 trailerBytes += line.count + 2
                 guard trailerBytes <= maxHeadBytes else {
                     throw HTTPRequestError(status: .requestHeaderFieldsTooLarge, reason: "trailer fields over \(maxHeadBytes) bytes")
@@ -156,8 +157,9 @@ struct HTTPRequestParser {
             case UInt8(ascii: "a")...UInt8(ascii: "f"): value = Int(byte - UInt8(ascii: "a")) + 10
             case UInt8(ascii: "A")...UInt8(ascii: "F"): value = Int(byte - UInt8(ascii: "A")) + 10
             case UInt8(ascii: ";"), UInt8(ascii: " "), UInt8(ascii: "\t"):
-                // A chunk extension (or whitespace before one) follows: ignored.
+                // Chunk extensions follow: checked, then ignored.
                 guard digits > 0 else { throw .bad("chunk size missing") }
+                try checkChunkExtensions(line[digits...])
                 return size
             default:
                 throw .bad("chunk size is not hexadecimal")
@@ -168,6 +170,48 @@ struct HTTPRequestParser {
         }
         guard digits > 0 else { throw .bad("chunk size missing") }
         return size
+    }
+
+    /// `*( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] )` (RFC 9112 section 7.1.1).
+    private static func checkChunkExtensions(_ text: ArraySlice<UInt8>) throws(HTTPRequestError) {
+        var i = text.startIndex
+        func skipWhitespace() { while i < text.endIndex, text[i] == UInt8(ascii: " ") || text[i] == UInt8(ascii: "\t") { i += 1 } }
+        func token() -> Bool {
+            let start = i
+            while i < text.endIndex, isTokenByte(text[i]) { i += 1 }
+            return i > start
+        }
+        while true {
+            skipWhitespace()
+            guard i < text.endIndex else { return }
+            guard text[i] == UInt8(ascii: ";") else { throw .bad("a chunk extension does not start with ;") }
+            i += 1
+            skipWhitespace()
+            guard token() else { throw .bad("a chunk extension name is not a token") }
+            skipWhitespace()
+            guard i < text.endIndex, text[i] == UInt8(ascii: "=") else { continue }
+            i += 1
+            skipWhitespace()
+            if i < text.endIndex, text[i] == UInt8(ascii: "\"") {
+                i += 1
+                while true {
+                    guard i < text.endIndex else { throw .bad("a chunk extension's quoted value does not end") }
+                    let byte = text[i]
+                    i += 1
+                    if byte == UInt8(ascii: "\"") { break }
+                    if byte == UInt8(ascii: "\\") {
+                        guard i < text.endIndex, text[i] == 0x09 || (text[i] >= 0x20 && text[i] != 0x7F) else {
+                            throw .bad("a chunk extension's quoted value has a bad escape")
+                        }
+                        i += 1
+                    } else if byte != 0x09 && (byte < 0x20 || byte == 0x7F) {
+                        throw .bad("a chunk extension's quoted value holds a control byte")
+                    }
+                }
+            } else if !token() {
+                throw .bad("a chunk extension value is neither a token nor a quoted string")
+            }
+        }
     }
 
     /// The head, once all of it (up to the empty line) is in `buffer`.
@@ -194,13 +238,14 @@ struct HTTPRequestParser {
             }
             return nil
         }
+        // Every LF must follow a CR. A client ending its lines with LF alone is told so at once, instead of
+        // waiting for a CRLF CRLF that never comes; and it is checked before anything else in a whole head, so
+        // that the answer is the same however the head's bytes were cut into reads.
+        let bareLF = buffer.withUnsafeReadableBytes { raw in
+            (scanFrom..<(end ?? raw.count)).contains { k in raw[k] == UInt8(ascii: "\n") && (k == 0 || raw[k - 1] != UInt8(ascii: "\r")) }
+        }
+        if bareLF { throw .bad("a line of the request head ends without CR before LF") }
         guard let end else {
-            // Every LF must follow a CR: a client ending its lines with LF alone is told so now, instead of
-            // waiting for a CRLF CRLF that never comes.
-            let bareLF = buffer.withUnsafeReadableBytes { raw in
-                (scanFrom..<raw.count).contains { k in raw[k] == UInt8(ascii: "\n") && (k == 0 || raw[k - 1] != UInt8(ascii: "\r")) }
-            }
-            if bareLF { throw .bad("a line of the request head ends without CR before LF") }
             headScanned = buffer.readableBytes
             if buffer.readableBytes > maxHeadBytes {
                 throw HTTPRequestError(status: .requestHeaderFieldsTooLarge, reason: "request head over \(maxHeadBytes) bytes")
@@ -266,7 +311,14 @@ extension HTTPRequestParser {
         let target = UnsafeBufferPointer(rebasing: line[(firstSpace + 1)..<secondSpace])
         let version = UnsafeBufferPointer(rebasing: line[(secondSpace + 1)...])
         guard method.allSatisfy(isTokenByte) else { throw .bad("the method is not a token") }
-        guard target.allSatisfy({ $0 > 0x20 && $0 != 0x7F }) else { throw .bad("the request target holds a space or control byte") }
+        // Visible ASCII only (RFC 3986 characters; anything else is percent-encoded by a client).
+        guard target.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw .bad("the request target holds a space, a control byte or a byte outside ASCII")
+        }
+        // Origin form (`/path?query`), what every API server sends, or `*`; an absolute URL has no route here.
+        guard target[0] == UInt8(ascii: "/") || (target.count == 1 && target[0] == UInt8(ascii: "*")) else {
+            throw .bad("the request target is not a path (origin form, /path?query)")
+        }
         guard version.count == 8, version.starts(with: "HTTP/".utf8), version[6] == UInt8(ascii: "."),
               isDigit(version[5]), isDigit(version[7]) else {
             throw .bad("the request line does not end in HTTP/1.x")
@@ -287,25 +339,7 @@ extension HTTPRequestParser {
     /// `name ":" OWS value OWS`, read into `head` when it is one the agent uses.
     private static func field(_ line: UnsafeBufferPointer<UInt8>, into head: inout AgentRequestHead,
                               seen: inout FieldsSeen) throws(HTTPRequestError) {
-        guard let first = line.first, first != UInt8(ascii: " "), first != UInt8(ascii: "\t") else {
-            throw .bad(line.isEmpty ? "an empty header line" : "a folded header field (obsolete line folding)")
-        }
-        var colon = 0
-        while colon < line.count, isTokenByte(line[colon]) { colon += 1 }
-        guard colon < line.count, line[colon] == UInt8(ascii: ":"), colon > 0 else {
-            if colon < line.count, line[colon] == UInt8(ascii: " ") || line[colon] == UInt8(ascii: "\t") {
-                throw .bad("whitespace between a header field's name and its colon")
-            }
-            throw .bad("a header field name that is not a token, or no colon")
-        }
-        let name = UnsafeBufferPointer(rebasing: line[..<colon])
-        var start = colon + 1, end = line.count
-        while start < end, line[start] == UInt8(ascii: " ") || line[start] == UInt8(ascii: "\t") { start += 1 }
-        while end > start, line[end - 1] == UInt8(ascii: " ") || line[end - 1] == UInt8(ascii: "\t") { end -= 1 }
-        let value = UnsafeBufferPointer(rebasing: line[start..<end])
-        guard value.allSatisfy({ $0 >= 0x20 ? $0 != 0x7F : $0 == 0x09 }) else {
-            throw .bad("the header field \(String(decoding: name, as: UTF8.self)) holds a control byte")
-        }
+        let (name, value) = try fieldLine(line)
         switch name.count {
         case 4 where lowercaseEqual(name, "host"):
             seen.hosts += 1
@@ -339,6 +373,32 @@ extension HTTPRequestParser {
         default:
             break
         }
+    }
+
+    /// `name ":" OWS value OWS`, checked (a token name, no whitespace before the colon, no folding, no control
+    /// bytes in the value): the name, and the value without the whitespace around it.
+    private static func fieldLine(_ line: UnsafeBufferPointer<UInt8>) throws(HTTPRequestError)
+        -> (name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) {
+        guard let first = line.first, first != UInt8(ascii: " "), first != UInt8(ascii: "\t") else {
+            throw .bad(line.isEmpty ? "an empty header line" : "a folded header field (obsolete line folding)")
+        }
+        var colon = 0
+        while colon < line.count, isTokenByte(line[colon]) { colon += 1 }
+        guard colon < line.count, line[colon] == UInt8(ascii: ":"), colon > 0 else {
+            if colon < line.count, line[colon] == UInt8(ascii: " ") || line[colon] == UInt8(ascii: "\t") {
+                throw .bad("whitespace between a header field's name and its colon")
+            }
+            throw .bad("a header field name that is not a token, or no colon")
+        }
+        let name = UnsafeBufferPointer(rebasing: line[..<colon])
+        var start = colon + 1, end = line.count
+        while start < end, line[start] == UInt8(ascii: " ") || line[start] == UInt8(ascii: "\t") { start += 1 }
+        while end > start, line[end - 1] == UInt8(ascii: " ") || line[end - 1] == UInt8(ascii: "\t") { end -= 1 }
+        let value = UnsafeBufferPointer(rebasing: line[start..<end])
+        guard value.allSatisfy({ $0 >= 0x20 ? $0 != 0x7F : $0 == 0x09 }) else {
+            throw .bad("the header field \(String(decoding: name, as: UTF8.self)) holds a control byte")
+        }
+        return (name, value)
     }
 
     /// Each member of a comma-separated field value, without the whitespace around it; empty members are

@@ -1,0 +1,49 @@
+import Admission
+import Foundation
+
+/// Checks the webhook's whole exchange (`Mutator.review`: the tape tokenizer, the typed readers, the hooks and
+/// the response writer) on arbitrary bytes: whatever comes in, it returns an answer or refuses it, never
+/// crashes; it never accepts a body that Foundation's JSON parser (an independent one) rejects; and what it
+/// answers is an AdmissionReview for the same uid whose patch, when there is one, is base64 of a JSON Patch.
+enum ReviewCheck {
+    static let mutator = Mutator(config: AgentConfig(gitServerAddress: "http://zarf-gitea-http.zarf.svc.cluster.local:3000",
+                                                     gitPullPassword: "pull", policy: .all))
+
+    /// The first thing wrong with the answer to `bytes` (its first byte picks the hook), or nil.
+    static func check(_ bytes: [UInt8]) -> String? {
+        guard let first = bytes.first else { return nil }
+        let hook = Hook.allCases[Int(first) % Hook.allCases.count]
+        let body = Data(bytes.dropFirst())
+        let answer: Data
+        do {
+            answer = try mutator.review(hook, body: body)
+        } catch {
+            return nil  // a refusal (the server answers 400 with its message)
+        }
+        guard let review = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else {
+            return "\(hook): accepted a body that Foundation does not read as a JSON object"
+        }
+        guard let out = try? JSONSerialization.jsonObject(with: answer) as? [String: Any],
+              let response = out["response"] as? [String: Any] else {
+            return "\(hook): the answer is not a JSON object with a response: \(String(decoding: answer, as: UTF8.self))"
+        }
+        let uid = (review["request"] as? [String: Any])?["uid"] as? String
+        guard response["uid"] as? String == uid else {
+            return "\(hook): answer uid \(String(describing: response["uid"])) for request uid \(String(describing: uid))"
+        }
+        guard response["allowed"] is Bool else { return "\(hook): the answer has no allowed" }
+        if let patch = response["patch"] {
+            guard let text = patch as? String, let decoded = Data(base64Encoded: text),
+                  let operations = try? JSONSerialization.jsonObject(with: decoded) as? [[String: Any]] else {
+                return "\(hook): the patch is not base64 of a JSON array of objects"
+            }
+            for operation in operations {
+                guard let op = operation["op"] as? String, ["add", "replace", "remove", "test"].contains(op),
+                      let path = operation["path"] as? String, path.hasPrefix("/") else {
+                    return "\(hook): a patch operation without a known op or an absolute path: \(operation)"
+                }
+            }
+        }
+        return nil
+    }
+}
