@@ -39,7 +39,7 @@ package struct HTTPRequestError: Error, Equatable, CustomStringConvertible {
 /// each part boxed for the pipeline) was the largest cost left per webhook request after the mutation
 /// itself; this one reads only the fields the agent needs and hands body bytes on as slices. It is strict
 /// where leniency invites request smuggling: CRLF line ends only, no whitespace before a field's colon, no
-/// line folding, one Host for HTTP/1.1, Content-Length values that agree, and never Content-Length together
+/// line folding, one Host for HTTP/1.1, one Content-Length with one number, and never Content-Length together
 /// with Transfer-Encoding.
 package struct HTTPRequestParser {
     package enum Part: Equatable {
@@ -139,10 +139,11 @@ package struct HTTPRequestParser {
             if buffer.readableBytes > limit + 1 { throw .bad("\(what) too long") }
             return nil
         }
+        // Length first, as when the LF has not arrived yet: the answer must not depend on how bytes were cut.
+        guard lf - 1 <= limit else { throw .bad("\(what) too long") }
         guard lf > 0, buffer.getInteger(at: buffer.readerIndex + lf - 1, as: UInt8.self) == UInt8(ascii: "\r") else {
             throw .bad("\(what) ends without CR before LF")
         }
-        guard lf - 1 <= limit else { throw .bad("\(what) too long") }
         let line = buffer.readBytes(length: lf - 1)!
         buffer.moveReaderIndex(forwardBy: 2)
         return line
@@ -353,14 +354,13 @@ extension HTTPRequestParser {
         case 12 where lowercaseEqual(name, "content-type"):
             head.contentType = equal(value, "application/json") ? "application/json" : String(decoding: value, as: UTF8.self)
         case 14 where lowercaseEqual(name, "content-length"):
-            try eachListMember(value) { member throws(HTTPRequestError) in
-                guard !member.isEmpty, member.count <= 15, member.allSatisfy(isDigit) else {
-                    throw .bad("Content-Length is not a decimal number")
-                }
-                let length = member.reduce(0) { $0 * 10 + Int($1 - 48) }
-                if let known = head.contentLength, known != length { throw .bad("Content-Length values disagree") }
-                head.contentLength = length
+            // One field with one number. RFC 9110 section 8.6 lets a recipient accept a list of equal values,
+            // but llhttp, nginx and most proxies refuse it: framing read differently is how requests are smuggled.
+            guard head.contentLength == nil else { throw .bad("more than one Content-Length") }
+            guard !value.isEmpty, value.count <= 15, value.allSatisfy(isDigit) else {
+                throw .bad("Content-Length is not a decimal number")
             }
+            head.contentLength = value.reduce(0) { $0 * 10 + Int($1 - 48) }
         case 17 where lowercaseEqual(name, "transfer-encoding"):
             try eachListMember(value) { coding throws(HTTPRequestError) in
                 guard lowercaseEqual(coding, "chunked") else {
