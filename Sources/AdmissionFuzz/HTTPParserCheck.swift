@@ -50,7 +50,9 @@ enum HTTPParserCheck {
             return nil
         }
         // Compare with llhttp up to the first request whose method llhttp does not know (it refuses those).
-        let known = whole.requests.prefix { !$0.method.hasPrefix("RAW:") }
+        // The server reads nothing after a request that closes its connection, and neither does llhttp.
+        var known = whole.requests.prefix { !$0.method.hasPrefix("RAW:") }
+        if let last = known.firstIndex(where: { !$0.keepAlive }) { known = known[...last] }
         let reference = llhttp(bytes)
         for (index, request) in known.enumerated() {
             guard index < reference.count else {

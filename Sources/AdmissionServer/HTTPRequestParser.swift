@@ -291,7 +291,9 @@ extension HTTPRequestParser {
             throw .bad(fields.hosts == 0 ? "an HTTP/1.1 request without a Host field" : "more than one Host field")
         }
         if head.chunked, head.contentLength != nil { throw .bad("both Content-Length and Transfer-Encoding") }
-        head.keepAlive = !fields.close && (isHTTP11 || fields.keepAlive)
+        // An HTTP/1.0 message with Transfer-Encoding has faulty framing: the connection closes after it
+        // (RFC 9112 section 6.1).
+        head.keepAlive = !fields.close && (isHTTP11 || (fields.keepAlive && !head.chunked))
         return head
     }
 

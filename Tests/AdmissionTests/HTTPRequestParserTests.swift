@@ -85,10 +85,13 @@ struct HTTPRequestParserTests {
     }
 
     @Test func http10KeepsTheConnectionOnlyWhenAsked() {
-        let r = Self.parseEveryWay("GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\nHEAD /healthz HTTP/1.0\r\n\r\n")
+        let r = Self.parseEveryWay("GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\nHEAD /healthz HTTP/1.0\r\n\r\n"
+                                   + "POST /a HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
         #expect(r.error == nil)
+        // The last: HTTP/1.0 with Transfer-Encoding closes the connection whatever it asks (RFC 9112 section 6.1).
         #expect(r.requests == [Request(head: Self.head(.GET, "/healthz", minor: 0), body: ""),
-                               Request(head: Self.head(.HEAD, "/healthz", minor: 0, keepAlive: false), body: "")])
+                               Request(head: Self.head(.HEAD, "/healthz", minor: 0, keepAlive: false), body: ""),
+                               Request(head: Self.head(.POST, "/a", minor: 0, keepAlive: false, chunked: true), body: "")])
     }
 
     @Test func laterHTTP1MinorsAreReadAsHTTP11() {
