@@ -110,7 +110,13 @@ package struct HTTPRequestParser {
             while true {
                 guard let line = try readLine(&buffer, limit: maxHeadBytes, what: "trailer field") else { return nil }
                 if line.isEmpty { state = .head; trailerBytes = 0; return .end }
-                try line.withUnsafeBufferPointer { bytes throws(HTTPRequestError) in _ = try Self.fieldLine(bytes) }
+                try line.withUnsafeBufferPointer { bytes throws(HTTPRequestError) in
+                    let name = try Self.fieldLine(bytes).name
+                    // Framing fields have no place after the body (RFC 9110 section 6.5.1).
+                    if Self.lowercaseEqual(name, "transfer-encoding") || Self.lowercaseEqual(name, "content-length") {
+                        throw .bad("\(String(decoding: name, as: UTF8.self)) in the trailer fields")
+                    }
+                }
                 trailerBytes += line.count + 2
                 guard trailerBytes <= maxHeadBytes else {
                     throw HTTPRequestError(status: .requestHeaderFieldsTooLarge, reason: "trailer fields over \(maxHeadBytes) bytes")
