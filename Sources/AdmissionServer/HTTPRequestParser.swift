@@ -182,23 +182,32 @@ package struct HTTPRequestParser {
     /// `*( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] )` (RFC 9112 section 7.1.1).
     private static func checkChunkExtensions(_ text: ArraySlice<UInt8>) throws(HTTPRequestError) {
         var i = text.startIndex
-        func skipWhitespace() { while i < text.endIndex, text[i] == UInt8(ascii: " ") || text[i] == UInt8(ascii: "\t") { i += 1 } }
+        func skipWhitespace() -> Bool {
+            let start = i
+            while i < text.endIndex, text[i] == UInt8(ascii: " ") || text[i] == UInt8(ascii: "\t") { i += 1 }
+            return i > start
+        }
         func token() -> Bool {
             let start = i
             while i < text.endIndex, isTokenByte(text[i]) { i += 1 }
             return i > start
         }
         while true {
-            skipWhitespace()
-            guard i < text.endIndex else { return }
+            // Whitespace only before a ";" or "=", never at the end of the line.
+            let spaced = skipWhitespace()
+            guard i < text.endIndex else {
+                if spaced { throw .bad("whitespace at the end of a chunk size line") }
+                return
+            }
             guard text[i] == UInt8(ascii: ";") else { throw .bad("a chunk extension does not start with ;") }
             i += 1
-            skipWhitespace()
+            _ = skipWhitespace()
             guard token() else { throw .bad("a chunk extension name is not a token") }
-            skipWhitespace()
-            guard i < text.endIndex, text[i] == UInt8(ascii: "=") else { continue }
+            let afterName = i
+            _ = skipWhitespace()
+            guard i < text.endIndex, text[i] == UInt8(ascii: "=") else { i = afterName; continue }
             i += 1
-            skipWhitespace()
+            _ = skipWhitespace()
             if i < text.endIndex, text[i] == UInt8(ascii: "\"") {
                 i += 1
                 while true {

@@ -138,6 +138,8 @@ struct HTTPRequestParserTests {
         ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0;x\u{0C}0\r\n\r\n", 400, "chunk extension does not start"),
         ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0;a=\"b\u{01}\"\r\n\r\n", 400, "control byte"),
         ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0;=b\r\n\r\n", 400, "name is not a token"),
+        ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0;a \r\n\r\n", 400, "whitespace at the end"),
+        ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0 \r\n\r\n", 400, "whitespace at the end"),
         ("GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505, "not supported"),
         ("GET /\r\nHost: x\r\n\r\n", 400, "request line"),
         ("GET  / HTTP/1.1\r\nHost: x\r\n\r\n", 400, "request line"),
