@@ -379,9 +379,19 @@ extension HTTPRequestParser {
             }
             head.contentLength = value.reduce(0) { $0 * 10 + Int($1 - 48) }
         case 17 where lowercaseEqual(name, "transfer-encoding"):
-            var codings = 0
+            // Every member of the list must name a coding: an empty list, or empty members, would leave the
+            // body's framing to whoever reads the request next (llhttp refuses both).
+            var memberHasCoding = false
+            for byte in value {
+                if byte == UInt8(ascii: ",") {
+                    guard memberHasCoding else { throw .bad("Transfer-Encoding with an empty member") }
+                    memberHasCoding = false
+                } else if byte != UInt8(ascii: " ") && byte != UInt8(ascii: "\t") {
+                    memberHasCoding = true
+                }
+            }
+            guard memberHasCoding else { throw .bad("Transfer-Encoding with an empty member") }
             try eachListMember(value) { coding throws(HTTPRequestError) in
-                codings += 1
                 guard lowercaseEqual(coding, "chunked") else {
                     throw HTTPRequestError(status: .notImplemented,
                                            reason: "transfer coding \(String(decoding: coding, as: UTF8.self)) is not supported (only chunked)")
@@ -389,8 +399,6 @@ extension HTTPRequestParser {
                 guard !head.chunked else { throw .bad("chunked applied twice") }
                 head.chunked = true
             }
-            // An empty list would leave the body's framing to whoever reads the request next.
-            guard codings > 0 else { throw .bad("Transfer-Encoding without a transfer coding") }
         default:
             break
         }
