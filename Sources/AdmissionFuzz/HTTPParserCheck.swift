@@ -80,23 +80,31 @@ enum HTTPParserCheck {
         "\(r.requests.count) request(s) \(r.requests), error \(r.error.map { "\($0.status.code) \($0.reason)" } ?? "none")"
     }
 
-    /// The agent's parser over `pieces` fed one after another.
+    /// The agent's parser over `pieces`, compared as strings with llhttp's reading.
     static func ours(_ pieces: [ArraySlice<UInt8>]) -> (requests: [Request], error: HTTPRequestError?) {
-        var parser = HTTPRequestParser()
-        var requests: [Request] = []
-        var current: Request?
+        let parsed = parse(pieces)
+        let requests = parsed.requests.map { head, body in
+            let method = if case .RAW(let value) = head.method { "RAW:" + value } else { head.method.rawValue }
+            return Request(method: method, target: head.target, version: "\(head.version)", keepAlive: head.keepAlive, body: body)
+        }
+        return (requests, parsed.error)
+    }
+
+    /// Every whole request the agent's parser reads from `pieces` fed one after another (its head and its body),
+    /// and the error that stopped it, if any. The parser's tests use it too.
+    static func parse(_ pieces: [ArraySlice<UInt8>], maxHeadBytes: Int = 64 * 1024)
+        -> (requests: [(head: AgentRequestHead, body: [UInt8])], error: HTTPRequestError?) {
+        var parser = HTTPRequestParser(maxHeadBytes: maxHeadBytes)
+        var requests: [(head: AgentRequestHead, body: [UInt8])] = []
+        var current: (head: AgentRequestHead, body: [UInt8])?
         var pending = ByteBuffer()
         for piece in pieces {
             pending.writeBytes(piece)
             do {
                 while let part = try parser.next(&pending) {
                     switch part {
-                    case .head(let head):
-                        let method = if case .RAW(let value) = head.method { "RAW:" + value } else { head.method.rawValue }
-                        current = Request(method: method, target: head.target, version: "\(head.version)",
-                                          keepAlive: head.keepAlive, body: [])
-                    case .body(let bytes):
-                        current?.body += bytes.readableBytesView
+                    case .head(let head): current = (head, [])
+                    case .body(let bytes): current?.body += bytes.readableBytesView
                     case .end:
                         if let done = current { requests.append(done) }
                         current = nil

@@ -1,4 +1,3 @@
-import NIOCore
 import NIOHTTP1
 import Testing
 @testable import AdmissionFuzz
@@ -17,26 +16,8 @@ struct HTTPRequestParserTests {
 
     /// The requests in `pieces` (fed one after another), and the error that stopped the parser, if any.
     static func parse(_ pieces: [[UInt8]]) -> (requests: [Request], error: HTTPRequestError?) {
-        var parser = HTTPRequestParser(maxHeadBytes: 1024)
-        var requests: [Request] = []
-        var current: Request?
-        var pending = ByteBuffer()
-        for piece in pieces {
-            pending.writeBytes(piece)
-            do {
-                while let part = try parser.next(&pending) {
-                    switch part {
-                    case .head(let head): current = Request(head: head, body: "")
-                    case .body(let bytes): current!.body += String(buffer: bytes)
-                    case .end: requests.append(current!); current = nil
-                    }
-                }
-            } catch {
-                return (requests, error)
-            }
-            pending.discardReadBytes()
-        }
-        return (requests, nil)
+        let r = HTTPParserCheck.parse(pieces.map { $0[...] }, maxHeadBytes: 1024)
+        return (r.requests.map { Request(head: $0.head, body: String(decoding: $0.body, as: UTF8.self)) }, r.error)
     }
 
     /// `text` whole, in every split into two reads, and byte by byte: the same requests every way.
