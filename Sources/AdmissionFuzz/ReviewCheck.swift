@@ -4,7 +4,8 @@ import Foundation
 /// Checks the webhook's whole exchange (`Mutator.review`: the tape tokenizer, the typed readers, the hooks and
 /// the response writer) on arbitrary bytes: whatever comes in, it returns an answer or refuses it, never
 /// crashes; it never accepts a body that Foundation's JSON parser (an independent one) rejects; and what it
-/// answers is an AdmissionReview for the same uid whose patch, when there is one, is base64 of a JSON Patch.
+/// answers is an AdmissionReview for the same uid whose patch, when there is one, is base64 of a JSON Patch
+/// that applies to the request's object (applied by `FoundationJSONPatch`, not by the agent's code).
 enum ReviewCheck {
     static let mutator = Mutator(config: AgentConfig(gitServerAddress: "http://zarf-gitea-http.zarf.svc.cluster.local:3000",
                                                      gitPullPassword: "pull", policy: .all))
@@ -42,6 +43,29 @@ enum ReviewCheck {
                       let path = operation["path"] as? String, path.hasPrefix("/") else {
                     return "\(hook): a patch operation without a known op or an absolute path: \(operation)"
                 }
+            }
+            return checkApplied(operations, hook: hook, request: review["request"] as? [String: Any])
+        }
+        return nil
+    }
+
+    /// The patch must apply to the request's object, as the API server applies it; a Pod patched as a whole
+    /// (not through `pods/ephemeralcontainers`) must come out labeled `zarf-agent: patched`, so that the
+    /// agent leaves it alone when the API server calls it again.
+    static func checkApplied(_ operations: [[String: Any]], hook: Hook, request: [String: Any]?) -> String? {
+        guard let object = request?["object"], object is [String: Any] else {
+            return "\(hook): a patch for a request without an object"
+        }
+        let patched: Any
+        do {
+            patched = try FoundationJSONPatch.apply(operations, to: object)
+        } catch {
+            return "\(hook): the patch does not apply to the object: \(error.description)"
+        }
+        if hook == .pod, (request?["subResource"] as? String ?? "").isEmpty {
+            let labels = ((patched as? [String: Any])?["metadata"] as? [String: Any])?["labels"] as? [String: Any]
+            guard labels?["zarf-agent"] as? String == "patched" else {
+                return "\(hook): the patched Pod is not labeled zarf-agent: patched"
             }
         }
         return nil

@@ -1,0 +1,84 @@
+@testable import AdmissionFuzz
+import Admission
+import Foundation
+import OutpostCore
+import Testing
+
+/// The fuzz check's JSON Patch applier must agree with Python's `jsonpatch` (an independent RFC 6902
+/// implementation): on what a patch produces and on which patches do not apply. The review check relies on it
+/// to say that the agent's patches apply.
+@Suite struct FoundationJSONPatchTests {
+    static let document = #"{"metadata":{"name":"p","labels":{"a/b":"x","t~":"y"}},"spec":{"containers":[{"image":"nginx"},{"image":"redis"}]},"n":null}"#
+
+    /// Each patch, applied by both; nil from both means both refused it.
+    static let patches: [String] = [
+        #"[{"op":"replace","path":"/spec/containers/1/image","value":"r:7"}]"#,
+        #"[{"op":"add","path":"/metadata/annotations","value":{"k":"v"}},{"op":"add","path":"/metadata/labels/zarf-agent","value":"patched"}]"#,
+        #"[{"op":"add","path":"/metadata/labels/a~1b","value":"z"},{"op":"replace","path":"/metadata/labels/t~0","value":"w"}]"#,
+        #"[{"op":"add","path":"/spec/containers/-","value":{"image":"busybox"}},{"op":"add","path":"/spec/containers/0","value":{}}]"#,
+        #"[{"op":"remove","path":"/spec/containers/0"},{"op":"test","path":"/spec/containers/0/image","value":"redis"}]"#,
+        #"[{"op":"replace","path":"","value":[1,2]}]"#,
+        #"[{"op":"add","path":"/n","value":1},{"op":"remove","path":"/metadata/name"}]"#,
+        // Refused:
+        #"[{"op":"replace","path":"/metadata/annotations","value":{}}]"#,
+        #"[{"op":"add","path":"/metadata/annotations/k","value":"v"}]"#,
+        #"[{"op":"replace","path":"/spec/containers/2/image","value":"x"}]"#,
+        #"[{"op":"add","path":"/spec/containers/3","value":{}}]"#,
+        #"[{"op":"replace","path":"/spec/containers/01/image","value":"x"}]"#,
+        #"[{"op":"replace","path":"/spec/containers/-/image","value":"x"}]"#,
+        #"[{"op":"add","path":"/metadata/labels/a~2","value":"x"}]"#,
+        #"[{"op":"remove","path":"/metadata/missing"}]"#,
+        #"[{"op":"test","path":"/metadata/name","value":"q"}]"#,
+        #"[{"op":"add","path":"/metadata/name/x","value":1}]"#,
+        #"[{"op":"add","path":"metadata","value":1}]"#,
+    ]
+
+    @Test(arguments: patches)
+    func agreesWithPythonJSONPatch(patch: String) throws {
+        let operations = try #require(JSONSerialization.jsonObject(with: Data(patch.utf8)) as? [[String: Any]])
+        let ours: Data?
+        do {
+            let patched = try FoundationJSONPatch.apply(operations, to: JSONSerialization.jsonObject(with: Data(Self.document.utf8)))
+            ours = FoundationJSONPatch.canonical(patched)
+        } catch {
+            ours = nil
+        }
+        let theirs: Data?
+        do {
+            let result = try PatchHarness.applyWithPython(try JSONValue.parse(Data(Self.document.utf8)), Data(patch.utf8))
+            theirs = FoundationJSONPatch.canonical(try JSONSerialization.jsonObject(with: result.encoded(), options: .fragmentsAllowed))
+        } catch is PatchHarness.PythonPatchFailure {
+            theirs = nil
+        }
+        #expect(ours == theirs, "ours: \(ours.map { String(decoding: $0, as: UTF8.self) } ?? "refused"), jsonpatch: \(theirs.map { String(decoding: $0, as: UTF8.self) } ?? "refused")")
+    }
+
+    /// The review check applies the agent's patch: a patch that would not apply, or a patched Pod without the
+    /// label that stops the agent from patching it again, is reported.
+    @Test func reviewCheckReportsPatchesThatDoNotApplyOrLeaveThePodUnlabeled() throws {
+        let pod: [String: Any] = ["metadata": ["name": "p"], "spec": ["containers": [["name": "c", "image": "nginx"]]]]
+        let request: [String: Any] = ["uid": "u", "object": pod]
+        let missing: [[String: Any]] = [["op": "replace", "path": "/spec/containers/1/image", "value": "x"]]
+        #expect(ReviewCheck.checkApplied(missing, hook: .pod, request: request)?.contains("does not apply") == true)
+        let unlabeled: [[String: Any]] = [["op": "replace", "path": "/spec/containers/0/image", "value": "x"]]
+        #expect(ReviewCheck.checkApplied(unlabeled, hook: .pod, request: request)?.contains("zarf-agent") == true)
+        let labeled = unlabeled + [["op": "add", "path": "/metadata/labels", "value": ["zarf-agent": "patched"]]]
+        #expect(ReviewCheck.checkApplied(labeled, hook: .pod, request: request) == nil)
+        #expect(ReviewCheck.checkApplied(labeled, hook: .pod, request: ["uid": "u"])?.contains("without an object") == true)
+    }
+
+    /// The whole check passes on real reviews of every hook (the agent's patches apply to their objects).
+    @Test func reviewCheckPassesOnTheAgentsOwnAnswers() throws {
+        let pod = #"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","annotations":{"x":"y"}},"spec":{"initContainers":[{"name":"i","image":"busybox:1.36"}],"containers":[{"name":"c","image":"nginx"}],"ephemeralContainers":[{"name":"e","image":"quay.io/a/b:c"}],"volumes":[{"name":"v","image":{"reference":"docker.io/library/redis:7"}}]}}"#
+        for subResource in ["", "ephemeralcontainers"] {
+            let body = #"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u-1","kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},"subResource":"\#(subResource)","namespace":"apps","operation":"CREATE","object":\#(pod)}}"#
+            let bytes = [UInt8(Hook.allCases.firstIndex(of: .pod)!)] + Array(body.utf8)
+            let answer = try ReviewCheck.mutator.review(.pod, body: Data(body.utf8))
+            #expect(String(decoding: answer, as: UTF8.self).contains("\"patch\""))
+            #expect(ReviewCheck.check(bytes) == nil)
+        }
+        let git = #"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u-2","kind":{"group":"source.toolkit.fluxcd.io","version":"v1","kind":"GitRepository"},"resource":{"group":"source.toolkit.fluxcd.io","version":"v1","resource":"gitrepositories"},"namespace":"apps","operation":"CREATE","object":{"kind":"GitRepository","metadata":{"name":"g"},"spec":{"url":"https://github.com/stefanprodan/podinfo.git"}}}}"#
+        let bytes = [UInt8(Hook.allCases.firstIndex(of: .fluxGitRepository)!)] + Array(git.utf8)
+        #expect(ReviewCheck.check(bytes) == nil)
+    }
+}
