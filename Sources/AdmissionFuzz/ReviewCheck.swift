@@ -49,9 +49,10 @@ enum ReviewCheck {
         return nil
     }
 
-    /// The patch must apply to the request's object, as the API server applies it; a Pod patched as a whole
-    /// (not through `pods/ephemeralcontainers`) must come out labeled `zarf-agent: patched`, so that the
-    /// agent leaves it alone when the API server calls it again.
+    /// The patch must apply to the request's object, as the API server applies it. A Pod patched as a whole
+    /// (not through `pods/ephemeralcontainers`) must come out labeled `zarf-agent: patched`, so that the agent
+    /// leaves it alone when the API server calls it again, and every container image and image volume it was
+    /// patched for (only the ephemeral containers through the subresource) must now name the internal registry.
     static func checkApplied(_ operations: [[String: Any]], hook: Hook, request: [String: Any]?) -> String? {
         guard let object = request?["object"], object is [String: Any] else {
             return "\(hook): a patch for a request without an object"
@@ -62,12 +63,61 @@ enum ReviewCheck {
         } catch {
             return "\(hook): the patch does not apply to the object: \(error.description)"
         }
-        if hook == .pod, (request?["subResource"] as? String ?? "").isEmpty {
-            let labels = ((patched as? [String: Any])?["metadata"] as? [String: Any])?["labels"] as? [String: Any]
+        guard hook == .pod else { return nil }
+        let whole = (request?["subResource"] as? String ?? "").isEmpty
+        let pod = patched as? [String: Any]
+        if whole {
+            let labels = (pod?["metadata"] as? [String: Any])?["labels"] as? [String: Any]
             guard labels?["zarf-agent"] as? String == "patched" else {
                 return "\(hook): the patched Pod is not labeled zarf-agent: patched"
             }
         }
+        // Every image the patch was for now comes from the internal registry.
+        let spec = pod?["spec"] as? [String: Any]
+        let originalSpec = (object as? [String: Any])?["spec"] as? [String: Any]
+        let lists = whole ? ["initContainers", "containers", "ephemeralContainers"] : ["ephemeralContainers"]
+        for list in lists {
+            let originals = originalSpec?[list] as? [Any] ?? []
+            for (i, container) in (spec?[list] as? [Any] ?? []).enumerated() {
+                let original = i < originals.count ? (originals[i] as? [String: Any])?["image"] as? String : nil
+                if let failure = checkRewritten((container as? [String: Any])?["image"], from: original) {
+                    return "\(hook): spec.\(list)[\(i)].image \(failure)"
+                }
+            }
+        }
+        let originalVolumes = originalSpec?["volumes"] as? [Any] ?? []
+        for (i, volume) in (whole ? spec?["volumes"] as? [Any] ?? [] : []).enumerated() {
+            guard let source = (volume as? [String: Any])?["image"] as? [String: Any] else { continue }
+            let originalSource = i < originalVolumes.count ? (originalVolumes[i] as? [String: Any])?["image"] as? [String: Any] : nil
+            if let failure = checkRewritten(source["reference"], from: originalSource?["reference"] as? String) {
+                return "\(hook): spec.volumes[\(i)].image.reference \(failure)"
+            }
+        }
         return nil
+    }
+
+    /// Where the agent's mutator sends images.
+    static let registry = mutator.config.registryAddress
+
+    /// Zarf's rule for one image: left as it was when the registry address starts with the image's host (Zarf's
+    /// `strings.HasPrefix(targetHost, image.Host)`, which also passes `127.0.0/x` through for `127.0.0.1:31999`),
+    /// otherwise moved to the registry.
+    static func checkRewritten(_ image: Any?, from original: String?) -> String? {
+        guard let image = image as? String else { return "is \(String(describing: image)) after the patch" }
+        if let original, registry.hasPrefix(dockerHost(original)) {
+            return image == original ? nil : "was \(original), which names the registry, and became \(image)"
+        }
+        return image.hasPrefix(registry + "/") ? nil : "is \(image) after the patch, outside the registry \(registry)"
+    }
+
+    /// The registry host of an image reference by Docker's rule: the first path component when it holds a `.` or
+    /// a `:`, is `localhost` or has an upper-case letter; otherwise Docker Hub. (A separate reading from the
+    /// agent's `ImageReference`.)
+    static func dockerHost(_ reference: String) -> String {
+        let name = reference.hasPrefix("oci://") ? reference.dropFirst(6) : reference[...]
+        guard let slash = name.firstIndex(of: "/") else { return "docker.io" }
+        let first = name[..<slash]
+        let isHost = first.contains(".") || first.contains(":") || first == "localhost" || first.contains(where: \.isUppercase)
+        return isHost ? String(first) : "docker.io"
     }
 }

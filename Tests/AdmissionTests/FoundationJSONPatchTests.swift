@@ -53,18 +53,31 @@ import Testing
         #expect(ours == theirs, "ours: \(ours.map { String(decoding: $0, as: UTF8.self) } ?? "refused"), jsonpatch: \(theirs.map { String(decoding: $0, as: UTF8.self) } ?? "refused")")
     }
 
-    /// The review check applies the agent's patch: a patch that would not apply, or a patched Pod without the
-    /// label that stops the agent from patching it again, is reported.
-    @Test func reviewCheckReportsPatchesThatDoNotApplyOrLeaveThePodUnlabeled() throws {
+    /// The review check applies the agent's patch: a patch that would not apply, a patched Pod without the
+    /// label that stops the agent from patching it again, or one with an image left outside the registry, is
+    /// reported.
+    @Test func reviewCheckReportsPatchesThatDoNotApplyOrLeaveThePodUnpatched() throws {
         let pod: [String: Any] = ["metadata": ["name": "p"], "spec": ["containers": [["name": "c", "image": "nginx"]]]]
         let request: [String: Any] = ["uid": "u", "object": pod]
         let missing: [[String: Any]] = [["op": "replace", "path": "/spec/containers/1/image", "value": "x"]]
         #expect(ReviewCheck.checkApplied(missing, hook: .pod, request: request)?.contains("does not apply") == true)
         let unlabeled: [[String: Any]] = [["op": "replace", "path": "/spec/containers/0/image", "value": "x"]]
         #expect(ReviewCheck.checkApplied(unlabeled, hook: .pod, request: request)?.contains("zarf-agent") == true)
-        let labeled = unlabeled + [["op": "add", "path": "/metadata/labels", "value": ["zarf-agent": "patched"]]]
-        #expect(ReviewCheck.checkApplied(labeled, hook: .pod, request: request) == nil)
-        #expect(ReviewCheck.checkApplied(labeled, hook: .pod, request: ["uid": "u"])?.contains("without an object") == true)
+        let label: [[String: Any]] = [["op": "add", "path": "/metadata/labels", "value": ["zarf-agent": "patched"]]]
+        #expect(ReviewCheck.checkApplied(unlabeled + label, hook: .pod, request: request)?.contains("spec.containers[0].image is x after the patch") == true)
+        let rewritten: [[String: Any]] = [["op": "replace", "path": "/spec/containers/0/image", "value": "127.0.0.1:31999/library/nginx:latest"]]
+        #expect(ReviewCheck.checkApplied(rewritten + label, hook: .pod, request: request) == nil)
+        #expect(ReviewCheck.checkApplied(rewritten + label, hook: .pod, request: ["uid": "u"])?.contains("without an object") == true)
+        var withVolume = pod
+        withVolume["spec"] = ["containers": [["name": "c", "image": "nginx"]], "volumes": [["name": "v", "image": ["reference": "redis:7"]]]]
+        #expect(ReviewCheck.checkApplied(rewritten + label, hook: .pod, request: ["uid": "u", "object": withVolume])?
+            .contains("spec.volumes[0].image.reference is redis:7") == true)
+        // Zarf leaves an image alone when the registry address starts with its host, even a partial one.
+        var nearby = pod
+        nearby["spec"] = ["containers": [["name": "c", "image": "127.0.0/a/b:c"]]]
+        #expect(ReviewCheck.checkApplied(label, hook: .pod, request: ["uid": "u", "object": nearby]) == nil)
+        #expect(ReviewCheck.checkApplied(rewritten + label, hook: .pod, request: ["uid": "u", "object": nearby])?
+            .contains("was 127.0.0/a/b:c, which names the registry") == true)
     }
 
     /// The whole check passes on real reviews of every hook (the agent's patches apply to their objects).
