@@ -49,10 +49,11 @@ enum ReviewCheck {
         return nil
     }
 
-    /// The patch must apply to the request's object, as the API server applies it. A Pod patched as a whole
-    /// (not through `pods/ephemeralcontainers`) must come out labeled `zarf-agent: patched`, so that the agent
-    /// leaves it alone when the API server calls it again, and every container image and image volume it was
-    /// patched for (only the ephemeral containers through the subresource) must now name the internal registry.
+    /// The patch must apply to the request's object, as the API server applies it. The patched object must be
+    /// labeled `zarf-agent: patched` (except a Pod patched through `pods/ephemeralcontainers`), so that the
+    /// agent leaves a Pod alone when the API server calls it again. Every container image and image volume of a
+    /// Pod (only the ephemeral containers through the subresource) must now name the internal registry, and a
+    /// Flux source must carry the internal server's secret (and an `oci://` URL for the registry's sources).
     static func checkApplied(_ operations: [[String: Any]], hook: Hook, request: [String: Any]?) -> String? {
         guard let object = request?["object"], object is [String: Any] else {
             return "\(hook): a patch for a request without an object"
@@ -63,15 +64,36 @@ enum ReviewCheck {
         } catch {
             return "\(hook): the patch does not apply to the object: \(error.description)"
         }
-        guard hook == .pod else { return nil }
+        let result = patched as? [String: Any]
         let whole = (request?["subResource"] as? String ?? "").isEmpty
-        let pod = patched as? [String: Any]
         if whole {
-            let labels = (pod?["metadata"] as? [String: Any])?["labels"] as? [String: Any]
+            let labels = (result?["metadata"] as? [String: Any])?["labels"] as? [String: Any]
             guard labels?["zarf-agent"] as? String == "patched" else {
-                return "\(hook): the patched Pod is not labeled zarf-agent: patched"
+                return "\(hook): the patched object is not labeled zarf-agent: patched"
             }
         }
+        switch hook {
+        case .pod: return checkPod(result, original: object, whole: whole, hook: hook)
+        case .fluxGitRepository, .fluxHelmRepository, .fluxOCIRepository:
+            // A Flux source now pulls from the internal git server or registry, with its credentials.
+            let spec = result?["spec"] as? [String: Any]
+            let secret = (spec?["secretRef"] as? [String: Any])?["name"] as? String
+            let expected = hook == .fluxGitRepository ? "private-git-server" : "private-registry"
+            guard secret == expected else { return "\(hook): spec.secretRef.name is \(String(describing: secret)), not \(expected)" }
+            // Moved to oci://<registry>/…, or left as it was: Zarf leaves a URL alone whose host is already the
+            // registry's (flux-helmrepo.go `DoHostnamesMatch`, even for an https:// URL).
+            let url = spec?["url"] as? String
+            let originalURL = ((object as? [String: Any])?["spec"] as? [String: Any])?["url"] as? String
+            if hook != .fluxGitRepository, !(url?.hasPrefix("oci://") ?? false), url != originalURL {
+                return "\(hook): spec.url is \(String(describing: url)) after the patch, not an oci:// URL"
+            }
+            return nil
+        default: return nil
+        }
+    }
+
+    /// A patched Pod's images: see `checkApplied`.
+    static func checkPod(_ pod: [String: Any]?, original object: Any, whole: Bool, hook: Hook) -> String? {
         // Every image the patch was for now comes from the internal registry.
         let spec = pod?["spec"] as? [String: Any]
         let originalSpec = (object as? [String: Any])?["spec"] as? [String: Any]

@@ -80,6 +80,20 @@ import Testing
             .contains("was 127.0.0/a/b:c, which names the registry") == true)
     }
 
+    /// A patched Flux source must carry the internal server's secret (and an oci:// URL for the registry's).
+    @Test func reviewCheckReportsFluxSourcesWithoutTheInternalSecret() {
+        let repo: [String: Any] = ["metadata": ["name": "g"], "spec": ["url": "https://github.com/a/b.git"]]
+        let request: [String: Any] = ["uid": "u", "object": repo]
+        let label: [[String: Any]] = [["op": "add", "path": "/metadata/labels", "value": ["zarf-agent": "patched"]]]
+        let url: [[String: Any]] = [["op": "replace", "path": "/spec/url", "value": "http://git.local/zarf-git-user/b-1.git"]]
+        let secret: [[String: Any]] = [["op": "add", "path": "/spec/secretRef", "value": ["name": "private-git-server"]]]
+        #expect(ReviewCheck.checkApplied(url + label, hook: .fluxGitRepository, request: request)?.contains("spec.secretRef.name is nil") == true)
+        #expect(ReviewCheck.checkApplied(url + secret, hook: .fluxGitRepository, request: request)?.contains("zarf-agent") == true)
+        #expect(ReviewCheck.checkApplied(url + secret + label, hook: .fluxGitRepository, request: request) == nil)
+        let registrySecret: [[String: Any]] = [["op": "add", "path": "/spec/secretRef", "value": ["name": "private-registry"]]]
+        #expect(ReviewCheck.checkApplied(url + registrySecret + label, hook: .fluxOCIRepository, request: request)?.contains("not an oci:// URL") == true)
+    }
+
     /// The whole check passes on real reviews of every hook (the agent's patches apply to their objects).
     @Test func reviewCheckPassesOnTheAgentsOwnAnswers() throws {
         let pod = #"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","annotations":{"x":"y"}},"spec":{"initContainers":[{"name":"i","image":"busybox:1.36"}],"containers":[{"name":"c","image":"nginx"}],"ephemeralContainers":[{"name":"e","image":"quay.io/a/b:c"}],"volumes":[{"name":"v","image":{"reference":"docker.io/library/redis:7"}}]}}"#
