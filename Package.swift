@@ -144,7 +144,7 @@ let package = Package(
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "OCI", "TestSupport"], swiftSettings: swift6),
         .testTarget(name: "PackagingTests", dependencies: ["Packaging", "PackageBuilder", "Registry", "OCI", "Archiving", "Yams", "TestSupport"], swiftSettings: swift6),
         .testTarget(name: "InjectionTests", dependencies: ["Injection", "OCI", "TestSupport"], swiftSettings: swift6),
-        .testTarget(name: "AdmissionTests", dependencies: ["Admission", "AdmissionServer", "AdmissionFuzz", "OCI", "TestSupport"], swiftSettings: swift6),
+        .testTarget(name: "AdmissionTests", dependencies: ["Admission", "AdmissionServer", "AdmissionFuzz", "OCI", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio")], swiftSettings: swift6),
         .testTarget(name: "ChartsTests", dependencies: ["Charts", "TestSupport"], swiftSettings: swift6),
         .testTarget(name: "TalosTests", dependencies: ["Talos", "TestSupport"], swiftSettings: swift6),
         .testTarget(name: "SimulatorTests", dependencies: ["ClusterSimulator", "TestSupport"], swiftSettings: swift6),

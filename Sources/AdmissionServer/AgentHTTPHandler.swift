@@ -7,7 +7,8 @@ import NIOHTTP1
 /// usable), answers it through `AgentResponder`, and records metrics.
 ///
 /// Requests that need no Kubernetes API call are answered on the event loop without a thread hop, each
-/// answer written as one buffer (one TLS record). Namespace lookups run as a task; while one is in flight,
+/// answer written as one buffer (one TLS record) and flushed with the other answers of the loop's tick
+/// (`TickFlushBatch`). Namespace lookups run as a task; while one is in flight,
 /// the bytes of requests pipelined behind it are kept unread and reading stops, so answers leave in request
 /// order. This replaces NIO's HTTP decoder, server pipeline, response encoder and error handlers, whose
 /// per-request cost was a measurable share of the webhook's.
@@ -76,6 +77,7 @@ final class AgentHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         idleCheck?.cancel()
         idleCheck = nil
         state = .closed
+        context.flush()  // an answer waiting for its tick's flush (see `TickFlushBatch`) leaves first
         context.close(promise: nil)
     }
 
@@ -266,7 +268,8 @@ final class AgentHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         routeMetrics(path).record(status: Int(response.status.code), duration: .nanoseconds(Int64((now - started).nanoseconds)))
         if keepAlive {
             state = .idle
-            context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+            context.write(wrapOutboundOut(out), promise: nil)
+            TickFlushBatch.flushAfterTick(context)
         } else {
             state = .closed
             unparsed = nil
@@ -283,7 +286,10 @@ final class AgentHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ConnectionTracker.Drain {
             // The server is stopping: an idle connection closes now, a busy one after its answer.
-            if isIdle { context.close(promise: nil) }
+            if isIdle {
+                context.flush()  // the last answer may still wait for its tick's flush
+                context.close(promise: nil)
+            }
             return
         }
         context.fireUserInboundEventTriggered(event)
