@@ -53,7 +53,9 @@ enum ReviewCheck {
     /// labeled `zarf-agent: patched` (except a Pod patched through `pods/ephemeralcontainers`), so that the
     /// agent leaves a Pod alone when the API server calls it again. Every container image and image volume of a
     /// Pod (only the ephemeral containers through the subresource) must now name the internal registry, and a
-    /// Flux source must carry the internal server's secret (and an `oci://` URL for the registry's sources).
+    /// Flux source must carry the internal server's secret (and an `oci://` URL for the registry's sources). A Flux
+    /// GitRepository's URL and every Argo CD repository URL must now point at the internal git server (or registry,
+    /// for `oci://`), or be left as they were where Zarf leaves them (see `checkSourceURL`).
     static func checkApplied(_ operations: [[String: Any]], hook: Hook, request: [String: Any]?) -> String? {
         guard let object = request?["object"], object is [String: Any] else {
             return "\(hook): a patch for a request without an object"
@@ -87,9 +89,89 @@ enum ReviewCheck {
             if hook != .fluxGitRepository, !(url?.hasPrefix("oci://") ?? false), url != originalURL {
                 return "\(hook): spec.url is \(String(describing: url)) after the patch, not an oci:// URL"
             }
+            if hook == .fluxGitRepository, let failure = checkSourceURL(url, from: originalURL) { return "\(hook): spec.url \(failure)" }
             return nil
-        default: return nil
+        case .argoApplication, .argoApplicationSet, .argoAppProject, .argoRepository:
+            return checkArgo(result, original: object as? [String: Any], hook: hook)
         }
+    }
+
+    /// The repository URLs of a patched Argo CD object: see `checkApplied`. An AppProject keeps the entries that are
+    /// not URLs the agent can move (such as `*`), so there an unchanged entry is always right.
+    static func checkArgo(_ object: [String: Any]?, original: [String: Any]?, hook: Hook) -> String? {
+        func at(_ value: Any?, _ path: [Any]) -> Any? {
+            path.reduce(value) { value, step in
+                if let key = step as? String { return (value as? [String: Any])?[key] }
+                guard let list = value as? [Any], let i = step as? Int, i < list.count else { return nil }
+                return list[i]
+            }
+        }
+        var places: [(field: String, path: [Any])] = []
+        switch hook {
+        case .argoApplication:
+            places.append(("spec.source.repoURL", ["spec", "source", "repoURL"]))
+            for i in (at(original, ["spec", "sources"]) as? [Any] ?? []).indices {
+                places.append(("spec.sources[\(i)].repoURL", ["spec", "sources", i, "repoURL"]))
+            }
+        case .argoApplicationSet:
+            for i in (at(original, ["spec", "generators"]) as? [Any] ?? []).indices {
+                places.append(("spec.generators[\(i)].git.repoURL", ["spec", "generators", i, "git", "repoURL"]))
+            }
+        case .argoAppProject:
+            for i in (at(original, ["spec", "sourceRepos"]) as? [Any] ?? []).indices {
+                let before = at(original, ["spec", "sourceRepos", i]), after = at(object, ["spec", "sourceRepos", i])
+                if let before = before as? String, let after = after as? String, before == after { continue }
+                places.append(("spec.sourceRepos[\(i)]", ["spec", "sourceRepos", i]))
+            }
+        default:  // a repository Secret: base64 in `data`, with the pull credentials beside the URL
+            func decoded(_ value: Any?) -> String? {
+                (value as? String).flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) }
+            }
+            let url = decoded(at(object, ["data", "url"])), originalURL = decoded(at(original, ["data", "url"]))
+            if let failure = checkSourceURL(url, from: originalURL) { return "\(hook): data.url \(failure)" }
+            for key in ["username", "password"] where decoded(at(object, ["data", key])) == nil {
+                return "\(hook): data.\(key) is not base64 after the patch"
+            }
+            return nil
+        }
+        for place in places {
+            guard let original = at(original, place.path) as? String, !original.isEmpty else { continue }
+            if let failure = checkSourceURL(at(object, place.path), from: original) { return "\(hook): \(place.field) \(failure)" }
+        }
+        return nil
+    }
+
+    /// The internal git server and the user its repositories are pushed under.
+    static let gitServer = mutator.config.gitServerAddress, gitUser = mutator.config.gitPushUsername
+
+    /// A source URL after the patch: moved under the git server's push user (`<server>/<user>/…`), or for an
+    /// `oci://` URL under the registry (`oci://<registry>/…`); or left as it was when its host is already that
+    /// service's host (Zarf's `DoHostnamesMatch`). A missing or empty original is not the agent's to move.
+    static func checkSourceURL(_ url: Any?, from original: String?) -> String? {
+        guard let original, !original.isEmpty else { return nil }
+        guard let url = url as? String else { return "is \(String(describing: url)) after the patch" }
+        let oci = original.hasPrefix("oci://")
+        let target = oci ? "oci://" + registry + "/" : (gitServer.hasSuffix("/") ? gitServer : gitServer + "/") + gitUser + "/"
+        if url.hasPrefix(target) { return nil }
+        let service = oci ? "oci://" + registry : gitServer
+        if url == original, let host = urlHost(original), host == urlHost(service) { return nil }
+        return "is \(url) after the patch (from \(original)), neither under \(target) nor left on a host that is already the service's"
+    }
+
+    /// The host of a URL as Go's `url.Hostname()` gives it for these: after `://` and any user info, without the port
+    /// or IPv6 brackets, lower-cased; nil without `://` or a host.
+    static func urlHost(_ url: String) -> String? {
+        guard let scheme = url.range(of: "://") else { return nil }
+        var authority = url[scheme.upperBound...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        let host: Substring
+        if authority.first == "[" {
+            guard let close = authority.firstIndex(of: "]") else { return nil }
+            host = authority[authority.index(after: authority.startIndex)..<close]
+        } else {
+            host = authority.prefix { $0 != ":" }
+        }
+        return host.isEmpty ? nil : host.lowercased()
     }
 
     /// A patched Pod's images: see `checkApplied`.

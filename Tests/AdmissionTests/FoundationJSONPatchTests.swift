@@ -85,13 +85,50 @@ import Testing
         let repo: [String: Any] = ["metadata": ["name": "g"], "spec": ["url": "https://github.com/a/b.git"]]
         let request: [String: Any] = ["uid": "u", "object": repo]
         let label: [[String: Any]] = [["op": "add", "path": "/metadata/labels", "value": ["zarf-agent": "patched"]]]
-        let url: [[String: Any]] = [["op": "replace", "path": "/spec/url", "value": "http://git.local/zarf-git-user/b-1.git"]]
+        let url: [[String: Any]] = [["op": "replace", "path": "/spec/url", "value": ReviewCheck.gitServer + "/zarf-git-user/b-1.git"]]
         let secret: [[String: Any]] = [["op": "add", "path": "/spec/secretRef", "value": ["name": "private-git-server"]]]
         #expect(ReviewCheck.checkApplied(url + label, hook: .fluxGitRepository, request: request)?.contains("spec.secretRef.name is nil") == true)
         #expect(ReviewCheck.checkApplied(url + secret, hook: .fluxGitRepository, request: request)?.contains("zarf-agent") == true)
         #expect(ReviewCheck.checkApplied(url + secret + label, hook: .fluxGitRepository, request: request) == nil)
         let registrySecret: [[String: Any]] = [["op": "add", "path": "/spec/secretRef", "value": ["name": "private-registry"]]]
         #expect(ReviewCheck.checkApplied(url + registrySecret + label, hook: .fluxOCIRepository, request: request)?.contains("not an oci:// URL") == true)
+        // A GitRepository's URL must now be the git server's (or already have been).
+        let elsewhere: [[String: Any]] = [["op": "replace", "path": "/spec/url", "value": "http://git.local/zarf-git-user/b-1.git"]]
+        #expect(ReviewCheck.checkApplied(elsewhere + secret + label, hook: .fluxGitRepository, request: request)?
+            .contains("spec.url is http://git.local/zarf-git-user/b-1.git after the patch") == true)
+        #expect(ReviewCheck.checkApplied(secret + label, hook: .fluxGitRepository, request: request)?.contains("spec.url is https://github.com/a/b.git") == true)
+        let onServer: [String: Any] = ["metadata": ["name": "g"], "spec": ["url": "HTTP://user@ZARF-GITEA-HTTP.zarf.svc.cluster.local/x/y.git"]]
+        #expect(ReviewCheck.checkApplied(secret + label, hook: .fluxGitRepository, request: ["uid": "u", "object": onServer]) == nil)
+    }
+
+    /// Argo CD: every repository URL must move to the git server or registry, or be one already; a repository
+    /// Secret must also get the pull credentials; an AppProject may keep what is not a URL.
+    @Test func reviewCheckReportsArgoSourcesLeftOutside() {
+        let label: [[String: Any]] = [["op": "add", "path": "/metadata/labels", "value": ["zarf-agent": "patched"]]]
+        let app: [String: Any] = ["metadata": ["name": "a"], "spec": ["sources": [["repoURL": "https://github.com/a/b.git"], ["repoURL": "oci://ghcr.io/a/chart"]]]]
+        let moveGit: [[String: Any]] = [["op": "replace", "path": "/spec/sources/0/repoURL", "value": ReviewCheck.gitServer + "/zarf-git-user/b-1.git"]]
+        let moveOCI: [[String: Any]] = [["op": "replace", "path": "/spec/sources/1/repoURL", "value": "oci://127.0.0.1:31999/a/chart"]]
+        #expect(ReviewCheck.checkApplied(moveGit + moveOCI + label, hook: .argoApplication, request: ["uid": "u", "object": app]) == nil)
+        #expect(ReviewCheck.checkApplied(moveGit + label, hook: .argoApplication, request: ["uid": "u", "object": app])?
+            .contains("spec.sources[1].repoURL is oci://ghcr.io/a/chart after the patch") == true)
+        let set: [String: Any] = ["metadata": ["name": "s"], "spec": ["generators": [["list": [:]], ["git": ["repoURL": "https://github.com/a/b.git"]]]]]
+        let wrongPlace: [[String: Any]] = [["op": "replace", "path": "/spec/generators/1/git/repoURL", "value": "https://127.0.0.1:31999/b.git"]]
+        #expect(ReviewCheck.checkApplied(wrongPlace + label, hook: .argoApplicationSet, request: ["uid": "u", "object": set])?
+            .contains("spec.generators[1].git.repoURL is https://127.0.0.1:31999/b.git") == true)
+        let project: [String: Any] = ["metadata": ["name": "p"], "spec": ["sourceRepos": ["*", "https://github.com/a/b.git"]]]
+        let moveRepo: [[String: Any]] = [["op": "replace", "path": "/spec/sourceRepos/1", "value": ReviewCheck.gitServer + "/zarf-git-user/b-1.git"]]
+        #expect(ReviewCheck.checkApplied(moveRepo + label, hook: .argoAppProject, request: ["uid": "u", "object": project]) == nil)
+        let wildcardMoved: [[String: Any]] = [["op": "replace", "path": "/spec/sourceRepos/0", "value": "https://example.com/x"]]
+        #expect(ReviewCheck.checkApplied(wildcardMoved + label, hook: .argoAppProject, request: ["uid": "u", "object": project])?
+            .contains("spec.sourceRepos[0] is https://example.com/x") == true)
+        func b64(_ s: String) -> String { Data(s.utf8).base64EncodedString() }
+        let secret: [String: Any] = ["metadata": ["name": "r"], "data": ["url": b64("https://github.com/a/b.git")]]
+        let moveURL: [[String: Any]] = [["op": "replace", "path": "/data/url", "value": b64(ReviewCheck.gitServer + "/zarf-git-user/b-1.git")]]
+        let credentials: [[String: Any]] = [["op": "add", "path": "/data/username", "value": b64("u")], ["op": "add", "path": "/data/password", "value": b64("p")]]
+        #expect(ReviewCheck.checkApplied(moveURL + credentials + label, hook: .argoRepository, request: ["uid": "u", "object": secret]) == nil)
+        #expect(ReviewCheck.checkApplied(moveURL + label, hook: .argoRepository, request: ["uid": "u", "object": secret])?.contains("data.username") == true)
+        #expect(ReviewCheck.checkApplied(credentials + label, hook: .argoRepository, request: ["uid": "u", "object": secret])?
+            .contains("data.url is https://github.com/a/b.git") == true)
     }
 
     /// The whole check passes on real reviews of every hook (the agent's patches apply to their objects).
@@ -107,5 +144,17 @@ import Testing
         let git = #"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u-2","kind":{"group":"source.toolkit.fluxcd.io","version":"v1","kind":"GitRepository"},"resource":{"group":"source.toolkit.fluxcd.io","version":"v1","resource":"gitrepositories"},"namespace":"apps","operation":"CREATE","object":{"kind":"GitRepository","metadata":{"name":"g"},"spec":{"url":"https://github.com/stefanprodan/podinfo.git"}}}}"#
         let bytes = [UInt8(Hook.allCases.firstIndex(of: .fluxGitRepository)!)] + Array(git.utf8)
         #expect(ReviewCheck.check(bytes) == nil)
+        let argo: [(Hook, String)] = [
+            (.argoApplication, #"{"kind":"Application","metadata":{"name":"a"},"spec":{"source":{"repoURL":"https://github.com/a/b.git"},"sources":[{"repoURL":"oci://ghcr.io/a/chart"},{"chart":"x"}]}}"#),
+            (.argoApplicationSet, #"{"kind":"ApplicationSet","metadata":{"name":"s"},"spec":{"generators":[{"git":{"repoURL":"https://github.com/a/b.git"}},{"list":{}}]}}"#),
+            (.argoAppProject, #"{"kind":"AppProject","metadata":{"name":"p"},"spec":{"sourceRepos":["*","https://github.com/a/b.git","oci://ghcr.io/a/c"]}}"#),
+            (.argoRepository, #"{"kind":"Secret","metadata":{"name":"r"},"data":{"url":"aHR0cHM6Ly9naXRodWIuY29tL2EvYi5naXQ="}}"#),
+        ]
+        for (hook, object) in argo {
+            let body = #"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u-3","namespace":"argocd","operation":"CREATE","object":\#(object)}}"#
+            let answer = try ReviewCheck.mutator.review(hook, body: Data(body.utf8))
+            #expect(String(decoding: answer, as: UTF8.self).contains("\"patch\""), "\(hook)")
+            #expect(ReviewCheck.check([UInt8(Hook.allCases.firstIndex(of: hook)!)] + Array(body.utf8)) == nil, "\(hook)")
+        }
     }
 }
