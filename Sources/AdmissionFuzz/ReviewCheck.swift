@@ -159,7 +159,8 @@ enum ReviewCheck {
     }
 
     /// The host of a URL as Go's `url.Hostname()` gives it for these: after `://` and any user info, without the port
-    /// or IPv6 brackets, lower-cased; nil without `://` or a host.
+    /// or IPv6 brackets, lower-cased; nil without `://` or a host. (The check's own reading: it follows the same
+    /// rule as the agent's `References.hostname` on purpose, so a change to either one shows up as a finding.)
     static func urlHost(_ url: String) -> String? {
         guard let scheme = url.range(of: "://") else { return nil }
         var authority = url[scheme.upperBound...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }
