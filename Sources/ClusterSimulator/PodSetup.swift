@@ -230,6 +230,11 @@ struct PodSetup {
     /// pod's own name, `spec.hostAliases`, and each service's names (`<svc>` only in the pod's namespace,
     /// `<svc>.<ns>`, `<svc>.<ns>.svc`, `<svc>.<ns>.svc.cluster.local`) at its cluster IP; a headless
     /// service's names resolve to its first ready endpoint.
+    ///
+    /// A cluster IP's names are listed only once the service proxy has put that IP on the host's loopback
+    /// interface (it reconciles every half second). Until then a connection to the IP leaves the machine by
+    /// the default route, to whatever answers there: a pod started together with its service did that in
+    /// its first second. A name that does not resolve yet fails at once, as before a DNS record exists.
     func hostsFile(podIP: String) async -> String {
         var lines = ["# Kubernetes-managed hosts file (outpost-sim).", "127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
         let hostname = pod["spec"]?["hostname"]?.stringValue ?? pod.name
@@ -247,6 +252,8 @@ struct PodSetup {
             var ip = s["spec"]?["clusterIP"]?.stringValue ?? ""
             if ip == "None" {
                 ip = await api.store.get("endpoints", s.namespace, s.name)?["subsets"]?[0]?["addresses"]?[0]?["ip"]?.stringValue ?? ""
+            } else if !ip.isEmpty && !Allocator.isLocalAddress(ip) {
+                continue  // the service proxy has not put this cluster IP on the host yet
             }
             guard !ip.isEmpty else { continue }
             var names = ["\(s.name).\(s.namespace).svc.cluster.local", "\(s.name).\(s.namespace).svc", "\(s.name).\(s.namespace)"]

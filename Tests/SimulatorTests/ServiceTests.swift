@@ -72,6 +72,8 @@ import TestSupport
                     - -c
                     - |
                       echo "links=$WEB_SERVICE_HOST:$WEB_SERVICE_PORT:$WEB_SERVICE_PORT_WEB"
+                      # timeout: while podman starts other pods, a connect here can stall for seconds before
+                      # its SYN leaves the pod (packet captures show none; the proxy's loops never stall).
                       get() { printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | timeout 6 nc -w 3 "$1" "$2" 2>&1 | tail -n 1; }
                       i=0
                       while [ $i -lt 150 ]; do
