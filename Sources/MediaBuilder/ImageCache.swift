@@ -266,13 +266,14 @@ struct SourceCatalog {
             DispatchQueue.concurrentPerform(iterations: blobs.count) { i in
                 let b = blobs[i]
                 do {
-                    let (hex, size) = try BlobHashing.sha256(file: layout.blobPath(b.digest), context: context) {
+                    let (digest, size) = try Digest.sha256(file: layout.blobPath(b.digest)) {
                         progress.advance("checking image blobs", by: $0)
                     }
-                    results.set(i, hex == b.digest.hex && size == b.size ? .success(()) : .failure(MediaBuilderError.image(
-                        source: context, reason: "blob \(b.digest) is damaged (sha256 \(hex), \(size) bytes; expected \(b.size) bytes)")))
-                } catch let e as MediaBuilderError { results.set(i, .failure(e)) } catch {
-                    results.set(i, .failure(.io(path: layout.blobPath(b.digest), reason: "\(error)")))
+                    results.set(i, digest == b.digest && size == b.size ? .success(()) : .failure(MediaBuilderError.image(
+                        source: context, reason: "blob \(b.digest) is damaged (sha256 \(digest.hex), \(size) bytes; expected \(b.size) bytes)")))
+                } catch {
+                    let reason = if case .file(_, let why)? = error as? OCIError { why } else { "\(error)" }
+                    results.set(i, .failure(.io(path: layout.blobPath(b.digest), reason: reason)))
                 }
             }
             for r in results.values { try r?.get() }
@@ -325,29 +326,7 @@ struct SourceCatalog {
     }
 }
 
-/// Streaming SHA-256 of files and a plain write-only file sink, with errors naming the file.
-enum BlobHashing {
-    static func sha256(file path: String, context: String, advance: (Int64) -> Void = { _ in }) throws -> (String, Int64) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw MediaBuilderError.io(path: path, reason: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        var hasher = SHA256()
-        let size = 4 << 20
-        let buf = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 4096)
-        defer { buf.deallocate() }
-        var total: Int64 = 0
-        while true {
-            let n = read(fd, buf, size)
-            if n < 0 { if errno == EINTR { continue }; throw MediaBuilderError.io(path: path, reason: String(cString: strerror(errno))) }
-            if n == 0 { break }
-            hasher.update(bufferPointer: UnsafeRawBufferPointer(start: buf, count: n))
-            total += Int64(n)
-            advance(Int64(n))
-        }
-        return (hasher.finalize().map { String(format: "%02x", $0) }.joined(), total)
-    }
-}
-
+/// A plain write-only file sink, with errors naming the file.
 final class BlobFileSink {
     let path: String
     private var fd: Int32

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import OCI
 import Media
 import OutpostCore
 #if canImport(Glibc)
@@ -58,7 +59,7 @@ struct MediaLayout {
                 throw MediaBuilderError.tooLarge(what: host, size: size, limit: maxFileSize, hint: "FAT32 holds at most 4 GiB - 1 per file")
             }
             files.append(MediaFile(path: path, source: .file(path: host)))
-            sums[path] = try BlobHashing.sha256(file: host, context: host).0
+            sums[path] = try Digest.sha256(file: host).digest.hex
         }
         for (path, data) in [("loader/loader.conf", loaderConf), ("loader/entries/talos.conf", entry)] {
             files.append(MediaFile(path: path, source: .bytes([UInt8](data))))

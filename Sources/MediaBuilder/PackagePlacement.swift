@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import OCI
 import Media
 import OutpostCore
 import Packaging
@@ -78,9 +79,9 @@ enum PackagePlacement {
     static func hashFile(_ path: String, _ progress: ProgressReporter) throws -> String {
         progress.begin("hashing \(URL(fileURLWithPath: path).lastPathComponent)", total: Int64(ImageCache.fileSize(path)), unit: .bytes)
         defer { progress.end("hashing \(URL(fileURLWithPath: path).lastPathComponent)") }
-        return try BlobHashing.sha256(file: path, context: path) {
+        return try Digest.sha256(file: path) {
             progress.advance("hashing \(URL(fileURLWithPath: path).lastPathComponent)", by: $0)
-        }.0
+        }.digest.hex
     }
 
     /// Copies `path` into `prefix.partNNN` files of at most `partSize` bytes; returns each part's path and

@@ -9,6 +9,7 @@ public enum OCIError: Error, CustomStringConvertible, Equatable {
     case layout(path: String, reason: String)
     case blobNotFound(String)
     case invalidGitURL(String)
+    case file(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -22,6 +23,7 @@ public enum OCIError: Error, CustomStringConvertible, Equatable {
         case .layout(let p, let why): return "OCI layout \(p): \(why)"
         case .blobNotFound(let d): return "blob \(d) not found"
         case .invalidGitURL(let u): return "invalid git URL \"\(u)\": expected scheme://host/path/repo[.git][@ref]"
+        case .file(let p, let why): return "\(p): \(why)"
         }
     }
 }

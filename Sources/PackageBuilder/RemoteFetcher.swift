@@ -48,23 +48,10 @@ public struct RemoteFetcher: Sendable {
     public static func copyLocal(_ source: String, to destination: String, expectedSHA256: String?) throws {
         guard FileManager.default.fileExists(atPath: source) else { throw BuilderError.invalid("file not found: \(source)") }
         if let expected = expectedSHA256?.lowercased() {
-            let actual = try sha256Hex(ofFile: source)
+            let actual = try Digest.sha256(file: source).digest.hex
             guard actual == expected else { throw BuilderError.shasumMismatch(source: source, expected: expected, actual: actual) }
         }
         try? FileManager.default.removeItem(atPath: destination)
         try FileManager.default.copyItem(atPath: source, toPath: destination)
-    }
-
-    /// Streams a file through SHA-256.
-    public static func sha256Hex(ofFile path: String) throws -> String {
-        guard let h = FileHandle(forReadingAtPath: path) else { throw BuilderError.invalid("cannot read \(path)") }
-        defer { try? h.close() }
-        var hasher = SHA256()
-        while true {
-            let d = h.readData(ofLength: 1 << 20)
-            if d.isEmpty { break }
-            hasher.update(data: d)
-        }
-        return hasher.finalize().hexString
     }
 }

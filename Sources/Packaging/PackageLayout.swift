@@ -68,21 +68,4 @@ public enum PackageLayout {
         SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
     }
 
-    /// Hex SHA-256 of a file, streamed.
-    public static func sha256Hex(file path: String) throws -> String {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw PackagingError.io(path: path, message: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        var hasher = SHA256()
-        let size = 1 << 20
-        let buf = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
-        defer { buf.deallocate() }
-        while true {
-            let n = read(fd, buf, size)
-            if n < 0 { if errno == EINTR { continue }; throw PackagingError.io(path: path, message: String(cString: strerror(errno))) }
-            if n == 0 { break }
-            hasher.update(bufferPointer: UnsafeRawBufferPointer(start: buf, count: n))
-        }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
-    }
 }

@@ -1,6 +1,7 @@
 import Archiving
 import Crypto
 import Foundation
+import OCI
 import OutpostCore
 #if canImport(Glibc)
 import Glibc
@@ -172,7 +173,7 @@ public enum PackageWriter {
             } else if options.blobNamesVerified, let hex = Self.blobHex(f.entry) {
                 sums.append((f.entry, hex))
             } else {
-                sums.append((f.entry, try PackageLayout.sha256Hex(file: f.source)))
+                sums.append((f.entry, try Digest.sha256(file: f.source).digest.hex))
             }
             options.progress.advance("hashing package files", by: size(f))
         }
