@@ -8,50 +8,122 @@ public struct FATEntry: Sendable, Hashable {
     public var firstCluster: UInt32
 }
 
-/// Reads a FAT32 volume inside an image or device without mounting it: `media verify` checks boot media
-/// with it and the tests read back what `FAT32Volume` wrote. Opening validates the boot sector against
-/// its backup, the FSInfo signatures, and that both FATs agree; errors name the byte offset (from the
-/// start of `fd`) of the first damaged byte.
+/// Reads a FAT volume (FAT32, and the FAT12/16 of El Torito EFI images such as Talos's) inside an image or
+/// device without mounting it: `media verify` checks boot media with it, `media build` takes the boot loader
+/// from a Talos ISO's EFI image with it, and the tests read back what `FAT32Volume` wrote. The FAT type
+/// follows from the cluster count, as the specification says. Opening validates the boot sector (and, on
+/// FAT32, its backup and the FSInfo signatures) and that the FATs agree; errors name the byte offset (from
+/// the start of `fd`) of the first damaged byte.
 public struct FATFileSystemReader: Sendable {
     public let fd: Int32
     public let offset: UInt64
     public let size: UInt64
+    /// 12, 16 or 32.
+    public let fatType: Int
     public let sectorsPerCluster: UInt64
     public let fatSectors: UInt64
+    public let numberOfFATs: UInt64
     public let reservedSectors: UInt64
     public let clusterCount: UInt64
+    /// The root directory's first cluster on FAT32; 0 on FAT12/16, whose root is a fixed region.
     public let rootCluster: UInt32
     public let volumeID: UInt32
+    let rootEntryCount: UInt64
     let bootLabel: String
+    /// Each cluster's FAT entry; end-of-chain markers of every FAT type read as 0x0FFFFFFF.
     let fat: [UInt32]
 
     var clusterBytes: UInt64 { sectorsPerCluster * 512 }
-    var dataOffset: UInt64 { offset + (reservedSectors + 2 * fatSectors) * 512 }
+    var fatOffset: UInt64 { offset + reservedSectors * 512 }
+    var rootRegionOffset: UInt64 { fatOffset + numberOfFATs * fatSectors * 512 }
+    var dataOffset: UInt64 { rootRegionOffset + (rootEntryCount * 32 + 511) / 512 * 512 }
+    /// Byte offset of cluster `c`'s entry in the first FAT (for error messages).
+    func fatEntryOffset(_ c: UInt32) -> UInt64 { fatOffset + UInt64(c) * UInt64(fatType) / 8 }
 
     public init(fd: Int32, offset: UInt64, size: UInt64) throws {
         self.fd = fd; self.offset = offset; self.size = size
-        let boot = try ByteIO.preadAll(fd, count: 512, at: offset, what: "FAT32 boot sector")
-        func bad(_ at: Int, _ why: String) -> MediaError { .corrupt("FAT32 boot sector", offset: offset + UInt64(at), reason: why) }
+        let boot = try ByteIO.preadAll(fd, count: 512, at: offset, what: "FAT boot sector")
+        func bad(_ at: Int, _ why: String) -> MediaError { .corrupt("FAT boot sector", offset: offset + UInt64(at), reason: why) }
         guard boot[510] == 0x55, boot[511] == 0xAA else { throw bad(510, "missing 0x55AA signature") }
         guard ByteIO.get16(boot, 11) == 512 else { throw bad(11, "bytes per sector is \(ByteIO.get16(boot, 11)), expected 512") }
         let spc = UInt64(boot[13])
         guard spc > 0, spc & (spc - 1) == 0, spc <= 128 else { throw bad(13, "sectors per cluster \(spc) is not a power of two") }
         let reserved = UInt64(ByteIO.get16(boot, 14))
-        guard reserved >= 2 else { throw bad(14, "reserved sector count \(reserved) is too small") }
-        guard boot[16] == 2 else { throw bad(16, "\(boot[16]) FATs, expected 2") }
-        guard ByteIO.get16(boot, 17) == 0, ByteIO.get16(boot, 22) == 0 else { throw bad(17, "FAT12/16 fields set: not FAT32") }
-        let total = UInt64(ByteIO.get32(boot, 32))
+        guard reserved >= 1 else { throw bad(14, "reserved sector count is 0") }
+        let fats = UInt64(boot[16])
+        guard fats == 1 || fats == 2 else { throw bad(16, "\(boot[16]) FATs, expected 1 or 2") }
+        let rootEntries = UInt64(ByteIO.get16(boot, 17))
+        let total16 = UInt64(ByteIO.get16(boot, 19)), fat16Size = UInt64(ByteIO.get16(boot, 22))
+        let total = total16 != 0 ? total16 : UInt64(ByteIO.get32(boot, 32))
+        let totalAt = total16 != 0 ? 19 : 32
         guard total > 0, total * 512 <= size else {
-            throw bad(32, "total sectors \(total) (\(total * 512) bytes) exceed the \(size) bytes available")
+            throw bad(totalAt, "total sectors \(total) (\(total * 512) bytes) exceed the \(size) bytes available")
         }
-        let fatSectors = UInt64(ByteIO.get32(boot, 36))
-        guard fatSectors > 0, reserved + 2 * fatSectors < total else { throw bad(36, "FAT size \(fatSectors) sectors does not fit") }
-        let clusters = (total - reserved - 2 * fatSectors) / spc
-        guard clusters >= 65525 else { throw bad(32, "only \(clusters) clusters: FAT32 needs at least 65525") }
-        guard fatSectors * 128 >= clusters + 2 else { throw bad(36, "FAT of \(fatSectors) sectors cannot map \(clusters) clusters") }
-        let root = ByteIO.get32(boot, 44)
-        guard root >= 2, UInt64(root) < clusters + 2 else { throw bad(44, "root cluster \(root) out of range") }
-        guard boot[66] == 0x29 else { throw bad(66, "extended boot signature is not 0x29") }
+        let fatSectors = fat16Size != 0 ? fat16Size : UInt64(ByteIO.get32(boot, 36))
+        let fatSizeAt = fat16Size != 0 ? 22 : 36
+        let metaSectors = reserved + fats * fatSectors + (rootEntries * 32 + 511) / 512
+        guard fatSectors > 0, metaSectors < total else { throw bad(fatSizeAt, "FAT size \(fatSectors) sectors does not fit") }
+        let clusters = (total - metaSectors) / spc
+        let type = clusters < 4085 ? 12 : clusters < 65525 ? 16 : 32
+        guard fatSectors * 512 * 8 / UInt64(type) >= clusters + 2 else {
+            throw bad(fatSizeAt, "FAT of \(fatSectors) sectors cannot map \(clusters) clusters")
+        }
+        var root: UInt32 = 0
+        if type == 32 {
+            guard rootEntries == 0, total16 == 0, fat16Size == 0 else { throw bad(17, "FAT12/16 fields set on a volume of \(clusters) clusters (FAT32)") }
+            root = ByteIO.get32(boot, 44)
+            guard root >= 2, UInt64(root) < clusters + 2 else { throw bad(44, "root cluster \(root) out of range") }
+            guard boot[66] == 0x29 else { throw bad(66, "extended boot signature is not 0x29") }
+            try Self.checkFAT32ReservedArea(fd: fd, offset: offset, boot: boot, reserved: reserved)
+        } else {
+            guard rootEntries > 0 else { throw bad(17, "no root directory entries on a volume of \(clusters) clusters (FAT\(type))") }
+            guard fat16Size != 0 else { throw bad(22, "FAT size is not in the 16-bit field on a volume of \(clusters) clusters (FAT\(type))") }
+        }
+
+        // Every FAT, compared byte for byte with the first.
+        let fatBytes = Int(fatSectors * 512)
+        let fatAt = offset + reserved * 512
+        let fat1 = try ByteIO.preadAll(fd, count: fatBytes, at: fatAt, what: "FAT 1")
+        if fats == 2 {
+            let fat2 = try ByteIO.preadAll(fd, count: fatBytes, at: fatAt + UInt64(fatBytes), what: "FAT 2")
+            if fat1 != fat2, let i = (0..<fatBytes).first(where: { fat1[$0] != fat2[$0] }) {
+                throw MediaError.corrupt("FAT 2", offset: fatAt + UInt64(fatBytes + i),
+                                         reason: "differs from FAT 1 (byte offset \(fatAt + UInt64(i))) in the entry of cluster \(i * 8 / type)")
+            }
+        }
+        guard fat1[0] == boot[21] else { throw MediaError.corrupt("FAT 1", offset: fatAt, reason: "media byte \(fat1[0]) differs from the boot sector's \(boot[21])") }
+        var entries = [UInt32](repeating: 0, count: Int(clusters + 2))
+        for i in entries.indices {
+            switch type {
+            case 32:
+                entries[i] = ByteIO.get32(fat1, i * 4) & 0x0FFF_FFFF
+            case 16:
+                let e = UInt32(ByteIO.get16(fat1, i * 2))
+                entries[i] = e >= 0xFFF8 ? 0x0FFF_FFFF : e
+            default:
+                let pair = UInt32(fat1[i * 3 / 2]) | UInt32(fat1[i * 3 / 2 + 1]) << 8
+                let e = i & 1 == 0 ? pair & 0xFFF : pair >> 4
+                entries[i] = e >= 0xFF8 ? 0x0FFF_FFFF : e
+            }
+        }
+
+        fatType = type; sectorsPerCluster = spc; self.fatSectors = fatSectors; numberOfFATs = fats; reservedSectors = reserved
+        clusterCount = clusters; rootCluster = root; rootEntryCount = rootEntries
+        // The extended boot record (signature 0x29) holds the volume ID and label: at 67 and 71 on FAT32,
+        // at 39 and 43 on FAT12/16.
+        let ext = type == 32 ? 64 : 36
+        if boot[ext + 2] == 0x29 {
+            volumeID = ByteIO.get32(boot, ext + 3)
+            bootLabel = String(decoding: boot[(ext + 7)..<(ext + 18)], as: UTF8.self).trimmingSpaces()
+        } else {
+            volumeID = 0; bootLabel = ""
+        }
+        fat = entries
+    }
+
+    /// FAT32's reserved area: the FSInfo sector's signatures, and the backup boot sector equal to the boot sector.
+    static func checkFAT32ReservedArea(fd: Int32, offset: UInt64, boot: [UInt8], reserved: UInt64) throws {
+        func bad(_ at: Int, _ why: String) -> MediaError { .corrupt("FAT boot sector", offset: offset + UInt64(at), reason: why) }
         let fsinfoSector = UInt64(ByteIO.get16(boot, 48))
         let backupSector = UInt64(ByteIO.get16(boot, 50))
         guard fsinfoSector > 0, fsinfoSector < reserved else { throw bad(48, "FSInfo sector \(fsinfoSector) outside the reserved area") }
@@ -59,7 +131,7 @@ public struct FATFileSystemReader: Sendable {
             guard backupSector < reserved else { throw bad(50, "backup boot sector \(backupSector) outside the reserved area") }
             let backup = try ByteIO.preadAll(fd, count: 512, at: offset + backupSector * 512, what: "FAT32 backup boot sector")
             if let i = (0..<512).first(where: { boot[$0] != backup[$0] }) {
-                throw MediaError.corrupt("FAT32 boot sector", offset: offset + UInt64(i),
+                throw MediaError.corrupt("FAT boot sector", offset: offset + UInt64(i),
                                          reason: "differs from its backup at sector \(backupSector) (byte offset \(offset + backupSector * 512 + UInt64(i)))")
             }
         }
@@ -68,24 +140,6 @@ public struct FATFileSystemReader: Sendable {
         guard ByteIO.get32(info, 0) == 0x4161_5252 else { throw MediaError.corrupt("FAT32 FSInfo", offset: infoAt, reason: "bad lead signature") }
         guard ByteIO.get32(info, 484) == 0x6141_7272 else { throw MediaError.corrupt("FAT32 FSInfo", offset: infoAt + 484, reason: "bad structure signature") }
         guard ByteIO.get32(info, 508) == 0xAA55_0000 else { throw MediaError.corrupt("FAT32 FSInfo", offset: infoAt + 508, reason: "bad trail signature") }
-
-        // Both FATs, compared byte for byte.
-        let fatBytes = Int(fatSectors * 512)
-        let fatAt = offset + reserved * 512
-        let fat1 = try ByteIO.preadAll(fd, count: fatBytes, at: fatAt, what: "FAT 1")
-        let fat2 = try ByteIO.preadAll(fd, count: fatBytes, at: fatAt + UInt64(fatBytes), what: "FAT 2")
-        if fat1 != fat2, let i = (0..<fatBytes).first(where: { fat1[$0] != fat2[$0] }) {
-            throw MediaError.corrupt("FAT 2", offset: fatAt + UInt64(fatBytes + i),
-                                     reason: "differs from FAT 1 (byte offset \(fatAt + UInt64(i))) in the entry of cluster \(i / 4)")
-        }
-        guard fat1[0] == boot[21] else { throw MediaError.corrupt("FAT 1", offset: fatAt, reason: "media byte \(fat1[0]) differs from the boot sector's \(boot[21])") }
-        var entries = [UInt32](repeating: 0, count: Int(clusters + 2))
-        for i in entries.indices { entries[i] = ByteIO.get32(fat1, i * 4) & 0x0FFF_FFFF }
-
-        sectorsPerCluster = spc; self.fatSectors = fatSectors; reservedSectors = reserved
-        clusterCount = clusters; rootCluster = root; volumeID = ByteIO.get32(boot, 67)
-        bootLabel = String(decoding: boot[71..<82], as: UTF8.self).trimmingSpaces()
-        fat = entries
     }
 
     /// The volume label: the root directory's label entry if present, else the boot sector's.
@@ -98,26 +152,29 @@ public struct FATFileSystemReader: Sendable {
     func chain(_ first: UInt32, what: String) throws -> [UInt32] {
         var out: [UInt32] = []
         var c = first
-        let fatAt = offset + reservedSectors * 512
         while true {
             guard c >= 2, UInt64(c) < clusterCount + 2 else {
-                throw MediaError.corrupt("FAT chain of \(what)", offset: fatAt + UInt64(out.last ?? 0) * 4, reason: "points to invalid cluster \(c)")
+                throw MediaError.corrupt("FAT chain of \(what)", offset: fatEntryOffset(out.last ?? 0), reason: "points to invalid cluster \(c)")
             }
             out.append(c)
             guard out.count <= Int(clusterCount) else {
-                throw MediaError.corrupt("FAT chain of \(what)", offset: fatAt + UInt64(c) * 4, reason: "loops")
+                throw MediaError.corrupt("FAT chain of \(what)", offset: fatEntryOffset(c), reason: "loops")
             }
             let next = fat[Int(c)]
             if next >= 0x0FFF_FFF8 { return out }
-            guard next != 0 else { throw MediaError.corrupt("FAT chain of \(what)", offset: fatAt + UInt64(c) * 4, reason: "reaches a free cluster") }
+            guard next != 0 else { throw MediaError.corrupt("FAT chain of \(what)", offset: fatEntryOffset(c), reason: "reaches a free cluster") }
             c = next
         }
     }
 
-    func clusterOffset(_ c: UInt32) -> UInt64 { dataOffset + UInt64(c - 2) * clusterBytes }
+    /// Where cluster `c` starts; cluster 0 stands for FAT12/16's fixed root directory region.
+    func clusterOffset(_ c: UInt32) -> UInt64 { c < 2 ? rootRegionOffset : dataOffset + UInt64(c - 2) * clusterBytes }
 
-    /// Reads a whole directory's bytes.
+    /// Reads a whole directory's bytes (cluster 0: FAT12/16's root directory region).
     func directoryBytes(_ first: UInt32, what: String) throws -> [UInt8] {
+        if first == 0 && fatType != 32 {
+            return try ByteIO.preadAll(fd, count: Int(rootEntryCount * 32), at: rootRegionOffset, what: "root directory")
+        }
         var out: [UInt8] = []
         for c in try chain(first, what: what) {
             out += try ByteIO.preadAll(fd, count: Int(clusterBytes), at: clusterOffset(c), what: "directory \(what)")
@@ -215,7 +272,7 @@ public struct FATFileSystemReader: Sendable {
         let clusters = try chain(e.firstCluster, what: e.path)
         let needed = (e.size + clusterBytes - 1) / clusterBytes
         guard UInt64(clusters.count) == needed else {
-            throw MediaError.corrupt("FAT chain of \(e.path)", offset: offset + reservedSectors * 512 + UInt64(e.firstCluster) * 4,
+            throw MediaError.corrupt("FAT chain of \(e.path)", offset: fatEntryOffset(e.firstCluster),
                                      reason: "has \(clusters.count) clusters; size \(e.size) needs \(needed)")
         }
         let maxRun = max(1, Int((4 << 20) / clusterBytes))

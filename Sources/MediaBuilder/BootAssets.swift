@@ -91,7 +91,7 @@ struct BootAssets {
                 }
             }
         }
-        // No loader in the ISO tree, and no FAT32 El Torito image holding one (the reader reads FAT32 only).
+        // No loader in the ISO tree, and no readable FAT El Torito image holding one.
         return BootAssets(kernel: kernel, initramfs: initramfs, loader: try loader(nil),
                           loaderSource: "host systemd-boot (\(MediaLayout.systemdBoot)): none found in \(path)")
     }

@@ -81,10 +81,10 @@ public enum MediaVerifier {
         let dataName = "partition \(dataIndex + 1) (\(TalosMediaFacts.configVolumeLabel), byte offset \(dataOff))"
         let esp: FATFileSystemReader, data: FATFileSystemReader
         do { esp = try FATFileSystemReader(fd: fd, offset: espOff, size: espSize) } catch {
-            report.problems.append("\(espName): not a readable FAT32 filesystem: \(error)"); return
+            report.problems.append("\(espName): not a readable FAT filesystem: \(error)"); return
         }
         do { data = try FATFileSystemReader(fd: fd, offset: dataOff, size: dataSize) } catch {
-            report.problems.append("\(dataName): not a readable FAT32 filesystem: \(error)"); return
+            report.problems.append("\(dataName): not a readable FAT filesystem: \(error)"); return
         }
         if !data.label.hasPrefix("TALOS_") {
             report.problems.append("\(dataName): filesystem label \"\(data.label)\" does not start with TALOS_ (Talos ignores its imagecache/)")
@@ -119,7 +119,7 @@ public enum MediaVerifier {
         let espName = "El Torito EFI boot image (byte offset \(boot.offset))"
         let esp: FATFileSystemReader
         do { esp = try FATFileSystemReader(fd: fd, offset: boot.offset, size: boot.size) } catch {
-            report.problems.append("\(espName): not a readable FAT32 filesystem: \(error)"); return
+            report.problems.append("\(espName): not a readable FAT filesystem: \(error)"); return
         }
         let espSum = hashRegion(fd: fd, offset: boot.offset, size: boot.size)
         try checkVolumes(esp: FATVolume(reader: esp, name: espName, partitionOffset: boot.offset),

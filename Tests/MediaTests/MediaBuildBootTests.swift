@@ -9,7 +9,7 @@ import TestSupport
 /// cache. The USB image takes its boot assets from a fake Talos ISO (the extraction path); the ISO is
 /// built from explicit assets.
 @Suite(.serialized) struct MediaBuildBootTests {
-    /// Builds a fake Talos ISO with xorriso: /boot/vmlinuz, /boot/initramfs.xz and a FAT El Torito EFI
+    /// Builds a fake Talos ISO with xorriso: /boot/vmlinuz, /boot/initramfs.xz and a FAT16 El Torito EFI
     /// image (mkfs.fat + mcopy) holding systemd-boot as EFI/BOOT/BOOTX64.EFI.
     static func fakeTalosISO(at path: String, kernel: String, initramfs: String, loader: String, work: String) throws {
         let root = work + "/iso-root"
@@ -17,8 +17,8 @@ import TestSupport
         try FileManager.default.copyItem(atPath: kernel, toPath: root + "/boot/vmlinuz")
         try FileManager.default.copyItem(atPath: initramfs, toPath: root + "/boot/initramfs.xz")
         let efi = root + "/efiboot.img"
-        // FAT32 (what Outpost's FAT reader reads): at least 65525 clusters, so 40 MiB.
-        try ProcessRunner.run("mkfs.fat", ["-F", "32", "-C", efi, "40960"], check: true)
+        // FAT16, as mformat makes a Talos ISO's EFI image of this size (16 MiB: 8,000-odd clusters).
+        try ProcessRunner.run("mkfs.fat", ["-F", "16", "-C", efi, "16384"], check: true)
         try ProcessRunner.run("mmd", ["-i", efi, "::EFI", "::EFI/BOOT"], check: true)
         try ProcessRunner.run("mcopy", ["-i", efi, loader, "::EFI/BOOT/BOOTX64.EFI"], check: true)
         try ProcessRunner.run("xorriso", ["-as", "mkisofs", "-R", "-J", "-V", "TALOS_V1_13_9", "-o", path,
