@@ -14,7 +14,8 @@ import OutpostCore
 /// and Rock Ridge TF entry; writing the ~20 structures directly is smaller and reproducible by
 /// construction. libarchive remains the independent reader (`ISO9660Reader`).
 ///
-/// Layout: system area (16 sectors), primary, El Torito boot record, Joliet supplementary and terminator
+/// Layout: system area (16 sectors; with a boot image, a DOS partition table there makes the image hybrid:
+/// it also boots when written raw to a USB stick), primary, El Torito boot record, Joliet supplementary and terminator
 /// descriptors, the boot catalog, four path tables, the primary directories (each followed by its Rock
 /// Ridge continuation sectors, where libarchive's reader expects them), the Joliet directories, the EFI
 /// boot image, then every file in sorted pre-order. Every time is

@@ -125,11 +125,30 @@ extension ISOLayout {
         return b
     }
 
+    /// A DOS partition table in the system area with one EFI System partition (type 0xEF) over the El
+    /// Torito EFI image, so the same bytes written raw to a USB stick boot on UEFI firmware that looks only
+    /// for a disk's partitions, not for El Torito, on USB disks (EDK2/OVMF looks for both). Talos's ISOs
+    /// are hybrid for the same reason. Optical drives ignore the system area. CHS fields hold the "use
+    /// LBA" marker.
+    func hybridMBR() -> [UInt8] {
+        var b = [UInt8](repeating: 0, count: 512)
+        let entry = 446
+        b[entry] = 0x00
+        b[entry + 1] = 0xFE; b[entry + 2] = 0xFF; b[entry + 3] = 0xFF
+        b[entry + 4] = 0xEF
+        b[entry + 5] = 0xFE; b[entry + 6] = 0xFF; b[entry + 7] = 0xFF
+        ByteIO.put32(&b, entry + 8, UInt32(bootImageLBA * (Self.sector / 512)))
+        ByteIO.put32(&b, entry + 12, UInt32((image.bootImageSize + 511) / 512))
+        b[510] = 0x55; b[511] = 0xAA
+        return b
+    }
+
     func write(to fd: Int32, progress: ((UInt64) -> Void)?) throws {
         let s = UInt64(Self.sector)
         guard ftruncate(fd, off_t(UInt64(totalSectors) * s)) == 0 else {
             throw MediaError.io("sizing the ISO image", offset: UInt64(totalSectors) * s, reason: ByteIO.errnoText())
         }
+        if hasBoot { try ByteIO.pwriteAll(fd, hybridMBR(), at: 0, what: "hybrid MBR") }
         var vd = 16
         try ByteIO.pwriteAll(fd, volumeDescriptor(joliet: false), at: UInt64(vd) * s, what: "primary volume descriptor"); vd += 1
         if hasBoot { try ByteIO.pwriteAll(fd, bootRecord(), at: UInt64(vd) * s, what: "El Torito boot record"); vd += 1 }

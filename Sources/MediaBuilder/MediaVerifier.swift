@@ -116,6 +116,7 @@ public enum MediaVerifier {
         guard let boot = try ISOBootImage.find(iso) else {
             report.problems.append("ISO9660: no El Torito UEFI boot image"); return
         }
+        checkHybridTable(fd: fd, boot: boot, report: &report)
         let espName = "El Torito EFI boot image (byte offset \(boot.offset))"
         let esp: FATFileSystemReader
         do { esp = try FATFileSystemReader(fd: fd, offset: boot.offset, size: boot.size) } catch {
@@ -124,6 +125,24 @@ public enum MediaVerifier {
         let espSum = hashRegion(fd: fd, offset: boot.offset, size: boot.size)
         try checkVolumes(esp: FATVolume(reader: esp, name: espName, partitionOffset: boot.offset),
                          data: ISOVolume(reader: iso), espSHA256: espSum, espSize: boot.size, publicKey: publicKey, report: &report)
+    }
+
+    /// An ISO's hybrid DOS partition table (what makes it boot when written raw to a USB stick), when it
+    /// has one: its EFI System partition must be the El Torito EFI image. An ISO without a table (built
+    /// before Outpost wrote one) still boots from optical drives and is not reported.
+    static func checkHybridTable(fd: Int32, boot: ISOBootImage, report: inout MediaVerifyReport) {
+        let mbr = read(fd, at: 0, count: 512)
+        guard mbr.count == 512, mbr[510] == 0x55, mbr[511] == 0xAA else { return }
+        guard let k = (0..<4).first(where: { mbr[446 + $0 * 16 + 4] == 0xEF }) else {
+            report.problems.append("hybrid partition table (byte offset 446): no EFI System partition (type 0xEF), so the ISO will not boot from a USB stick")
+            return
+        }
+        let entry = 446 + k * 16
+        let start = le32(mbr, entry + 8) * 512, bytes = le32(mbr, entry + 12) * 512
+        if start != boot.offset || bytes < boot.size {
+            report.problems.append("hybrid partition table (byte offset \(entry)): EFI System partition \(k + 1) spans byte offset \(start), \(bytes) bytes, "
+                                   + "but the El Torito EFI image is at byte offset \(boot.offset), \(boot.size) bytes")
+        }
     }
 
     // MARK: manifest and files

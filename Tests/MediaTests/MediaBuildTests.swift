@@ -290,6 +290,13 @@ enum MediaLayoutFacts {
             let bad = try Outpost.run(["media", "verify", flipped])
             #expect(bad.status != 0 && bad.err.contains("config.yaml"), "\(bad.err)")
 
+            // The hybrid partition table's EFI partition moved off the EFI image: named by its byte offset.
+            let moved = dir + "/moved.iso"
+            try FileManager.default.copyItem(atPath: iso, toPath: moved)
+            try MediaFixtures.flipByte(moved, at: 446 + 8)
+            let misplaced = try Outpost.run(["media", "verify", moved])
+            #expect(misplaced.status != 0 && misplaced.err.contains("hybrid partition table (byte offset 446)"), "\(misplaced.err)")
+
             let short = dir + "/short.iso"
             try FileManager.default.copyItem(atPath: iso, toPath: short)
             try ProcessRunner.run("truncate", ["-s", "-100K", short], check: true)
