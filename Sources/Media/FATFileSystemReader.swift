@@ -167,6 +167,10 @@ public struct FATFileSystemReader: Sendable {
         }
     }
 
+    /// Where a file's data starts, as a byte offset in `fd` (nil for an empty file): for messages that
+    /// point a technician at the bytes.
+    public func dataOffset(of entry: FATEntry) -> UInt64? { entry.firstCluster >= 2 ? clusterOffset(entry.firstCluster) : nil }
+
     /// Where cluster `c` starts; cluster 0 stands for FAT12/16's fixed root directory region.
     func clusterOffset(_ c: UInt32) -> UInt64 { c < 2 ? rootRegionOffset : dataOffset + UInt64(c - 2) * clusterBytes }
 

@@ -90,8 +90,8 @@ public enum MediaVerifier {
             report.problems.append("\(dataName): filesystem label \"\(data.label)\" does not start with TALOS_ (Talos ignores its imagecache/)")
         }
         let espSum = hashRegion(fd: fd, offset: espOff, size: espSize)
-        try checkVolumes(esp: FATVolume(reader: esp, name: espName, partitionOffset: espOff),
-                         data: FATVolume(reader: data, name: dataName, partitionOffset: dataOff),
+        try checkVolumes(esp: FATVolume(reader: esp, name: espName),
+                         data: FATVolume(reader: data, name: dataName),
                          espSHA256: espSum, espSize: espSize, publicKey: publicKey, report: &report)
     }
 
@@ -123,7 +123,7 @@ public enum MediaVerifier {
             report.problems.append("\(espName): not a readable FAT filesystem: \(error)"); return
         }
         let espSum = hashRegion(fd: fd, offset: boot.offset, size: boot.size)
-        try checkVolumes(esp: FATVolume(reader: esp, name: espName, partitionOffset: boot.offset),
+        try checkVolumes(esp: FATVolume(reader: esp, name: espName),
                          data: ISOVolume(reader: iso), espSHA256: espSum, espSize: boot.size, publicKey: publicKey, report: &report)
     }
 
@@ -243,16 +243,13 @@ struct VerifyFailure: Error, CustomStringConvertible { let description: String }
 struct FATVolume: VerifiableVolume {
     let reader: FATFileSystemReader
     let name: String
-    let partitionOffset: UInt64
 
     func files() -> [String] { ((try? reader.entries()) ?? []).filter { !$0.isDirectory }.map(\.path) }
 
     func readFile(_ path: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws { try reader.readFile(path, body) }
 
     func location(_ path: String) -> String {
-        guard let e = try? reader.entry(path), e.firstCluster >= 2 else { return "" }
-        let dataStart = (reader.reservedSectors + 2 * reader.fatSectors) * 512
-        let off = partitionOffset + dataStart + UInt64(e.firstCluster - 2) * reader.sectorsPerCluster * 512
+        guard let e = try? reader.entry(path), let off = reader.dataOffset(of: e) else { return "" }
         return " (data from image byte offset \(off))"
     }
 }

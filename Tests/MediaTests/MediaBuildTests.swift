@@ -99,7 +99,8 @@ import TestSupport
             let r1 = try Outpost.run(["media", "verify", espCopy])
             #expect(r1.status != 0)
             #expect(r1.err.contains("partition 1") && r1.err.contains("talos/initramfs"), "\(r1.err)")
-            #expect(r1.err.contains("byte offset"), "\(r1.err)")
+            // The initramfs's bytes 1000..<1064 were found at `at`: its data starts 1000 bytes earlier.
+            #expect(r1.err.contains("data from image byte offset \(at - 1000)"), "\(r1.err)")
 
             // Data partition: a byte inside config.yaml.
             let dataCopy = dir + "/data-flip.img"
