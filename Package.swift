@@ -148,7 +148,7 @@ let package = Package(
         .testTarget(name: "ChartsTests", dependencies: ["Charts", "TestSupport"], swiftSettings: swift6),
         .testTarget(name: "TalosTests", dependencies: ["Talos", "TestSupport"], swiftSettings: swift6),
         .testTarget(name: "SimulatorTests", dependencies: ["ClusterSimulator", "TestSupport"], swiftSettings: swift6),
-        .testTarget(name: "MediaTests", dependencies: ["Media", "MediaBuilder", "Talos", "Packaging", "OCI", "TestSupport"], swiftSettings: swift6),
+        .testTarget(name: "MediaTests", dependencies: ["Media", "MediaBuilder", "Talos", "Packaging", "OCI", "OutpostCore", "TestSupport"], swiftSettings: swift6),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "ClusterSimulator", "TestSupport"], swiftSettings: swift6),
     ]
 )

@@ -1,8 +1,5 @@
 import Crypto
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Facts of Zarf's package layout: entry names, the package file name rule, checksums.txt and the
 /// aggregate checksum.

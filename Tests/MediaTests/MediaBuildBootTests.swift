@@ -94,7 +94,7 @@ import TestSupport
             #expect(partitions.count == 1 && partitions.first?["type"] == "ef", "\(table)")
             let start = partitions.first?["start"]?.intValue ?? 0
             let listing = try ProcessRunner.run("mdir", ["-b", "-i", "\(iso)@@\(start * 512)", "::EFI/BOOT"],
-                                                environment: ["MTOOLS_SKIP_CHECK": "1"])
+                                                environment: FSTest.mtoolsEnv)
             #expect(listing.out.uppercased().contains("BOOTX64.EFI"), "\(listing.out)\(listing.err)")
             let usb = try await QEMU.boot(.disk(iso), marker: TestInitramfs.successMarker,
                                           failureMarker: TestInitramfs.failureMarker, workDirectory: dir)
